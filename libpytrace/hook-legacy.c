@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hook backend for CPython 3.11: each thread state of an attached interpreter gets
+ * - the profile hook (calls, returns, generator resumes and yields, C calls), and
+ * - when its trace slot is free, the trace hook, used for PyTrace_EXCEPTION only: CPython hides
+ *   the exception in flight from the profile hook, so its type is only known there.
+ * Both take the thread's struct pt_thread as argument. Threads started later by `threading` get
+ * them from a callable given to threading.setprofile(), on their first event.
+ *
+ * GIL held everywhere. With one GIL per process (3.11) the callbacks of all interpreters are
+ * serialised, so the per-thread state needs no lock.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <opcode.h>
+
+#define GEN_FLAGS (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
+
+static int profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg);
+
+/* The instruction the frame stopped at: RESUME n (n > 0: after a yield or an await) or
+ * YIELD_VALUE (a throw()/close() into a suspended generator) tell a resume from a first call;
+ * YIELD_VALUE at a return tells a yield. -1 if the frame has not started. */
+static int opcode_at_lasti(PyFrameObject *frame, PyCodeObject *code, int *oparg)
+{
+	int lasti = PyFrame_GetLasti(frame);
+	Py_ssize_t idx;
+	_Py_CODEUNIT word;
+
+	if (lasti < 0) {
+		return -1;
+	}
+	idx = lasti / (int)sizeof(_Py_CODEUNIT);
+	if (idx >= Py_SIZE(code)) {
+		return -1;
+	}
+	word = _PyCode_CODE(code)[idx];
+	*oparg = _Py_OPARG(word);
+	return _Py_OPCODE(word);
+}
+
+static enum pt_entry_kind entry_kind(PyFrameObject *frame, PyCodeObject *code)
+{
+	int op, oparg = 0;
+
+	if (!(code->co_flags & GEN_FLAGS)) {
+		return PT_ENTRY_CALL;
+	}
+	op = opcode_at_lasti(frame, code, &oparg);
+	if (op == YIELD_VALUE || ((op == RESUME || op == RESUME_QUICK) && oparg > 0)) {
+		return PT_ENTRY_RESUME;
+	}
+	return PT_ENTRY_CALL;
+}
+
+static enum pt_return_kind return_kind(PyFrameObject *frame, PyObject *arg)
+{
+	enum pt_return_kind kind = PT_RETURN_RETURN;
+	PyCodeObject *code;
+	int oparg;
+
+	if (!arg) {
+		return PT_RETURN_UNWIND;
+	}
+	code = PyFrame_GetCode(frame);
+	if ((code->co_flags & GEN_FLAGS) && opcode_at_lasti(frame, code, &oparg) == YIELD_VALUE) {
+		kind = PT_RETURN_YIELD;
+	}
+	Py_DECREF(code);
+	return kind;
+}
+
+static int profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+	struct pt_thread *t = (struct pt_thread *)obj;
+
+	switch (what) {
+	case PyTrace_CALL: {
+		PyCodeObject *code = PyFrame_GetCode(frame);
+
+		pt_thread_py_entry(t, frame, code, entry_kind(frame, code));
+		Py_DECREF(code);
+		break;
+	}
+	case PyTrace_RETURN:
+		pt_thread_py_return(t, frame, return_kind(frame, arg));
+		break;
+	case PyTrace_C_CALL:
+		if (t->c_calls) {
+			pt_thread_c_entry(t, frame, arg);
+		}
+		break;
+	case PyTrace_C_RETURN:
+	case PyTrace_C_EXCEPTION:
+		if (t->c_calls) {
+			pt_thread_c_return(t, frame, arg, what == PyTrace_C_EXCEPTION);
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int trace_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+	PyThreadState *ts;
+
+	if (what != PyTrace_EXCEPTION) {
+		return 0;
+	}
+	ts = PyThreadState_Get();
+	if (ts->c_profileobj != obj) {
+		/* The program installed its own profile function: this thread is no longer
+		 * traced. Close its frames and step out of the trace slot too. */
+		Py_INCREF(obj);
+		pt_thread_close((struct pt_thread *)obj);
+		if (_PyEval_SetTrace(ts, NULL, NULL) < 0) {
+			PyErr_Clear();
+		}
+		Py_DECREF(obj);
+		return 0;
+	}
+	if (arg && PyTuple_Check(arg) && PyTuple_GET_SIZE(arg) > 0) {
+		pt_thread_exception((struct pt_thread *)obj, frame, PyTuple_GET_ITEM(arg, 0));
+	}
+	return 0;
+}
+
+bool pt_hook_installed(PyThreadState *tstate)
+{
+	return tstate->c_profilefunc == profile_cb;
+}
+
+int pt_hook_install_thread(struct pt_interp *pi, PyThreadState *ts)
+{
+	struct pt_thread *t;
+
+	if (ts->c_profilefunc == profile_cb) {
+		return 0;
+	}
+	/* The only profile function we replace is our own threading trampoline. */
+	if (ts->c_profilefunc && !(pi->thread_hook && ts->c_profileobj == pi->thread_hook)) {
+		return -EBUSY;
+	}
+	t = pt_thread_new(pi->id, pi->code_index, pi->c_calls);
+	if (!t) {
+		pt_log_pyerr("cannot create a thread state object");
+		return -ENOMEM;
+	}
+	if (_PyEval_SetProfile(ts, profile_cb, (PyObject *)t) < 0) {
+		Py_DECREF(t);
+		pt_log_pyerr("cannot install the profile hook");
+		return -EIO;
+	}
+	if (!ts->c_tracefunc && _PyEval_SetTrace(ts, trace_cb, (PyObject *)t) < 0) {
+		/* Only exception events are lost; the call stream is complete. */
+		pt_log_pyerr("cannot install the exception hook");
+	}
+	Py_DECREF(t);
+	return 0;
+}
+
+static void uninstall_thread(struct pt_interp *pi, PyThreadState *ts)
+{
+	PyObject *obj = NULL;
+
+	if (ts->c_profilefunc == profile_cb) {
+		obj = ts->c_profileobj;
+	} else if (ts->c_tracefunc == trace_cb) {
+		obj = ts->c_traceobj;
+	}
+	if (obj) {
+		Py_INCREF(obj);
+		pt_thread_close((struct pt_thread *)obj);
+	}
+	if (ts->c_profilefunc == profile_cb ||
+	    (pi->thread_hook && ts->c_profileobj == pi->thread_hook)) {
+		if (_PyEval_SetProfile(ts, NULL, NULL) < 0) {
+			pt_log_pyerr("cannot remove the profile hook");
+		}
+	}
+	if (ts->c_tracefunc == trace_cb && _PyEval_SetTrace(ts, NULL, NULL) < 0) {
+		pt_log_pyerr("cannot remove the exception hook");
+	}
+	Py_XDECREF(obj);
+}
+
+static int event_what(PyObject *event)
+{
+	static const struct {
+		const char *name;
+		int what;
+	} map[] = {
+		{ "call", PyTrace_CALL },	  { "return", PyTrace_RETURN },
+		{ "c_call", PyTrace_C_CALL },	  { "c_return", PyTrace_C_RETURN },
+		{ "c_exception", PyTrace_C_EXCEPTION },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (PyUnicode_CompareWithASCIIString(event, map[i].name) == 0) {
+			return map[i].what;
+		}
+	}
+	return -1;
+}
+
+/*
+ * threading.setprofile() callable: runs on a thread started by `threading`, at its first profile
+ * event, through CPython's Python-level trampoline. It puts the C hooks in place of the
+ * trampoline and hands them the event it was called for.
+ */
+static PyObject *thread_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+	PyThreadState *ts = PyThreadState_Get();
+	struct pt_interp *pi = pt_interp_find(ts->interp);
+	int what;
+
+	(void)self;
+	if (!pi) {
+		/* Detached before this thread ran: leave it untraced. */
+		if (_PyEval_SetProfile(ts, NULL, NULL) < 0) {
+			PyErr_Clear();
+		}
+		Py_RETURN_NONE;
+	}
+	if (pt_hook_install_thread(pi, ts) < 0) {
+		Py_RETURN_NONE;
+	}
+	if (nargs == 3 && PyFrame_Check(args[0]) && PyUnicode_Check(args[1])) {
+		what = event_what(args[1]);
+		if (what >= 0) {
+			profile_cb(ts->c_profileobj, (PyFrameObject *)args[0], what, args[2]);
+		}
+	}
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef thread_start_def = {
+	"_pytrace_thread_start", (PyCFunction)(void (*)(void))thread_start, METH_FASTCALL,
+	"libpytrace: starts tracing a thread started by threading.",
+};
+
+static int threading_hook_install(struct pt_interp *pi)
+{
+	PyObject *threading, *prev = NULL, *res = NULL;
+	int err = -EIO;
+
+	threading = PyImport_ImportModule("threading");
+	if (!threading) {
+		goto out;
+	}
+	prev = PyObject_CallMethod(threading, "getprofile", NULL);
+	if (!prev) {
+		goto out;
+	}
+	if (prev != Py_None) {
+		pt_warn("cannot attach: threading.setprofile() already holds a profile function");
+		err = -EBUSY;
+		goto out;
+	}
+	pi->thread_hook = PyCFunction_New(&thread_start_def, NULL);
+	if (!pi->thread_hook) {
+		goto out;
+	}
+	res = PyObject_CallMethod(threading, "setprofile", "O", pi->thread_hook);
+	if (!res) {
+		Py_CLEAR(pi->thread_hook);
+		goto out;
+	}
+	err = 0;
+out:
+	if (err == -EIO) {
+		pt_log_pyerr("cannot hook threading");
+	}
+	Py_XDECREF(res);
+	Py_XDECREF(prev);
+	Py_XDECREF(threading);
+	return err;
+}
+
+static void threading_hook_uninstall(struct pt_interp *pi)
+{
+	PyObject *threading, *cur = NULL, *res = NULL;
+
+	if (!pi->thread_hook) {
+		return;
+	}
+	threading = PyImport_ImportModule("threading");
+	if (threading) {
+		cur = PyObject_CallMethod(threading, "getprofile", NULL);
+	}
+	/* Restore only if nobody replaced our hook since. */
+	if (cur == pi->thread_hook) {
+		res = PyObject_CallMethod(threading, "setprofile", "O", Py_None);
+	}
+	if (PyErr_Occurred()) {
+		pt_log_pyerr("cannot unhook threading");
+	}
+	Py_XDECREF(res);
+	Py_XDECREF(cur);
+	Py_XDECREF(threading);
+}
+
+int pt_hook_install(struct pt_interp *pi)
+{
+	PyThreadState *ts;
+	int err;
+
+	for (ts = PyInterpreterState_ThreadHead(pi->interp); ts; ts = PyThreadState_Next(ts)) {
+		if (ts->c_profilefunc && ts->c_profilefunc != profile_cb) {
+			pt_warn("cannot attach: thread %lu already has a profile function",
+				ts->thread_id);
+			return -EBUSY;
+		}
+	}
+	err = threading_hook_install(pi);
+	if (err) {
+		return err;
+	}
+	for (ts = PyInterpreterState_ThreadHead(pi->interp); ts; ts = PyThreadState_Next(ts)) {
+		err = pt_hook_install_thread(pi, ts);
+		if (err) {
+			pt_hook_uninstall(pi);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void pt_hook_uninstall(struct pt_interp *pi)
+{
+	PyThreadState *ts;
+
+	threading_hook_uninstall(pi);
+	for (ts = PyInterpreterState_ThreadHead(pi->interp); ts; ts = PyThreadState_Next(ts)) {
+		uninstall_thread(pi, ts);
+	}
+}

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-thread-state tracing: a shadow stack of the frames open on one thread, and the events.
+ *
+ * The shadow stack is what makes the stream balanced whatever happens around it:
+ * - frames already running when the thread is first seen are pushed then (pt_thread_sync());
+ * - whenever the events become enabled (a session starts) or the process is a new fork child,
+ *   the whole stack is restated as `active` entries before the next event, so that each return a
+ *   consumer sees has its entry;
+ * - a return whose frame is not open is an orphan and is not emitted; a return that skips frames
+ *   closes those with `detach` returns;
+ * - detach, thread exit and replacement of the hook close what is left with `detach` returns.
+ *
+ * Everything runs with the GIL held, on the thread that owns the state, except pt_thread_close()
+ * and the deallocation, which may run on another thread of the same interpreter (detach,
+ * finalization) and therefore use the stored tid.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tp/python-tp.h"
+
+#define CNAME_MAX 256
+
+struct pt_cname {
+	const void *ml;
+	const void *owner;
+	char name[];
+};
+
+static __thread int32_t cached_tid;
+static unsigned int fork_gen; /* bumped in every fork child */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_child(void)
+{
+	cached_tid = 0;
+	__atomic_add_fetch(&fork_gen, 1, __ATOMIC_RELAXED);
+}
+
+static void atfork_init(void)
+{
+	pthread_atfork(NULL, NULL, atfork_child);
+}
+
+int32_t pt_gettid(void)
+{
+	if (__builtin_expect(!cached_tid, 0)) {
+		cached_tid = (int32_t)gettid();
+	}
+	return cached_tid;
+}
+
+/* ---- events ---- */
+
+static void emit_entry(struct pt_thread *t, const struct pt_frame *f, int kind, int32_t tid)
+{
+	if (f->code) {
+		const struct pt_code *c = f->info;
+
+		lttng_ust_tracepoint(python, function__entry, c->filename, c->name, c->firstlineno,
+				     c->qualname, c->module, kind, tid, t->interp_id);
+	} else {
+		lttng_ust_tracepoint(python, c_function__entry, f->cname, kind, tid, t->interp_id);
+	}
+}
+
+static void emit_return(struct pt_thread *t, const struct pt_frame *f, PyFrameObject *frame,
+			int kind, int32_t tid)
+{
+	if (f->code) {
+		const struct pt_code *c = f->info;
+
+		if (lttng_ust_tracepoint_enabled(python, function__return)) {
+			int line = frame ? PyFrame_GetLineNumber(frame) : 0;
+
+			lttng_ust_do_tracepoint(python, function__return, c->filename, c->name, line,
+						c->qualname, c->module, kind, tid, t->interp_id);
+		}
+	} else {
+		lttng_ust_tracepoint(python, c_function__return, f->cname, kind, tid, t->interp_id);
+	}
+}
+
+/* Restates the open frames as `active` entries when a consumer may have missed their entries. */
+static inline void check_recording(struct pt_thread *t)
+{
+	bool on = lttng_ust_tracepoint_enabled(python, function__entry);
+	unsigned int gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+
+	if (__builtin_expect(on == t->recording && gen == t->fork_gen, 1)) {
+		return;
+	}
+	t->recording = on;
+	t->fork_gen = gen;
+	t->tid = pt_gettid();
+	if (on) {
+		for (size_t i = 0; i < t->depth; i++) {
+			emit_entry(t, &t->stack[i], PT_ENTRY_ACTIVE, t->tid);
+		}
+	}
+}
+
+/* ---- the shadow stack ---- */
+
+static bool push(struct pt_thread *t, const struct pt_frame *f)
+{
+	if (t->depth == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct pt_frame *s = PyMem_RawRealloc(t->stack, cap * sizeof(*s));
+
+		if (!s) {
+			return false;
+		}
+		t->stack = s;
+		t->cap = cap;
+	}
+	t->stack[t->depth++] = *f;
+	return true;
+}
+
+/* Pops the top frame, emitting its return when @emit. */
+static void pop(struct pt_thread *t, PyFrameObject *frame, int kind, int32_t tid, bool emit)
+{
+	struct pt_frame *f = &t->stack[--t->depth];
+
+	if (emit) {
+		emit_return(t, f, frame, kind, tid);
+	}
+	Py_XDECREF(f->code);
+}
+
+/* 1 + the index of the innermost open frame with @key, or 0 if none is open. */
+static size_t find(const struct pt_thread *t, const void *key)
+{
+	size_t i = t->depth;
+
+	while (i > 0 && t->stack[i - 1].key != key) {
+		i--;
+	}
+	return i;
+}
+
+static bool push_py(struct pt_thread *t, PyFrameObject *frame, PyCodeObject *code)
+{
+	struct pt_frame f = { .key = frame, .code = code };
+
+	f.info = pt_code_get(code, frame, t->code_index);
+	if (!f.info) {
+		return false;
+	}
+	Py_INCREF(code);
+	if (!push(t, &f)) {
+		Py_DECREF(code);
+		return false;
+	}
+	return true;
+}
+
+void pt_thread_sync(struct pt_thread *t, PyFrameObject *frame)
+{
+	PyFrameObject **chain = NULL;
+	size_t n = 0, cap = 0;
+
+	t->synced = true;
+	t->tid = pt_gettid();
+	Py_XINCREF(frame);
+	while (frame) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			PyFrameObject **c = PyMem_RawRealloc(chain, ncap * sizeof(*c));
+
+			if (!c) {
+				Py_DECREF(frame);
+				break;
+			}
+			chain = c;
+			cap = ncap;
+		}
+		chain[n++] = frame;
+		frame = PyFrame_GetBack(frame);
+	}
+	/* Outermost first. The frames are pushed silently: check_recording() restates them. */
+	t->recording = false;
+	for (size_t i = n; i-- > 0;) {
+		PyCodeObject *code = PyFrame_GetCode(chain[i]);
+
+		push_py(t, chain[i], code);
+		Py_DECREF(code);
+		Py_DECREF(chain[i]);
+	}
+	PyMem_RawFree(chain);
+}
+
+void pt_thread_close(struct pt_thread *t)
+{
+	bool on = lttng_ust_tracepoint_enabled(python, function__entry) && t->recording;
+
+	while (t->depth > 0) {
+		pop(t, NULL, PT_RETURN_DETACH, t->tid, on);
+	}
+}
+
+/* ---- the hot path ---- */
+
+void pt_thread_py_entry(struct pt_thread *t, PyFrameObject *frame, PyCodeObject *code,
+			enum pt_entry_kind kind)
+{
+	if (__builtin_expect(!t->synced, 0)) {
+		PyFrameObject *back = PyFrame_GetBack(frame);
+
+		pt_thread_sync(t, back);
+		Py_XDECREF(back);
+	}
+	check_recording(t);
+	if (push_py(t, frame, code) && t->recording) {
+		emit_entry(t, &t->stack[t->depth - 1], kind, t->tid);
+	}
+}
+
+void pt_thread_py_return(struct pt_thread *t, PyFrameObject *frame, enum pt_return_kind kind)
+{
+	size_t i;
+
+	if (__builtin_expect(!t->synced, 0)) {
+		pt_thread_sync(t, frame);
+	}
+	check_recording(t);
+	i = find(t, frame);
+	if (!i) {
+		return;
+	}
+	while (t->depth > i) {
+		pop(t, NULL, PT_RETURN_DETACH, t->tid, t->recording);
+	}
+	pop(t, frame, kind, t->tid, t->recording);
+}
+
+static const char *cname_get(struct pt_thread *t, PyObject *func)
+{
+	const void *ml = func, *owner = Py_TYPE(func);
+	char buf[CNAME_MAX];
+	struct pt_cname *e;
+	size_t h, len;
+
+	if (PyCFunction_Check(func)) {
+		PyCFunctionObject *f = (PyCFunctionObject *)func;
+		PyObject *self = f->m_self;
+
+		ml = f->m_ml;
+		if (!self || PyModule_Check(self)) {
+			owner = f->m_module;
+		} else {
+			owner = PyType_Check(self) ? (const void *)self : (const void *)Py_TYPE(self);
+		}
+	}
+	if (t->cnames_cap) {
+		h = ((uintptr_t)ml >> 4 ^ (uintptr_t)owner >> 4) & (t->cnames_cap - 1);
+		while ((e = t->cnames[h])) {
+			if (e->ml == ml && e->owner == owner) {
+				return e->name;
+			}
+			h = (h + 1) & (t->cnames_cap - 1);
+		}
+	}
+	if (2 * (t->cnames_len + 1) > t->cnames_cap) {
+		size_t cap = t->cnames_cap ? t->cnames_cap * 2 : 64;
+		struct pt_cname **tab = PyMem_RawCalloc(cap, sizeof(*tab));
+
+		if (!tab) {
+			return NULL;
+		}
+		for (size_t j = 0; j < t->cnames_cap; j++) {
+			if ((e = t->cnames[j])) {
+				h = ((uintptr_t)e->ml >> 4 ^ (uintptr_t)e->owner >> 4) & (cap - 1);
+				while (tab[h]) {
+					h = (h + 1) & (cap - 1);
+				}
+				tab[h] = e;
+			}
+		}
+		PyMem_RawFree(t->cnames);
+		t->cnames = tab;
+		t->cnames_cap = cap;
+	}
+	pt_cfunc_name(func, buf, sizeof(buf));
+	len = strlen(buf);
+	e = PyMem_RawMalloc(sizeof(*e) + len + 1);
+	if (!e) {
+		return NULL;
+	}
+	e->ml = ml;
+	e->owner = owner;
+	memcpy(e->name, buf, len + 1);
+	h = ((uintptr_t)ml >> 4 ^ (uintptr_t)owner >> 4) & (t->cnames_cap - 1);
+	while (t->cnames[h]) {
+		h = (h + 1) & (t->cnames_cap - 1);
+	}
+	t->cnames[h] = e;
+	t->cnames_len++;
+	return e->name;
+}
+
+void pt_thread_c_entry(struct pt_thread *t, PyFrameObject *caller, PyObject *func)
+{
+	struct pt_frame f = { .key = func };
+
+	if (__builtin_expect(!t->synced, 0)) {
+		pt_thread_sync(t, caller);
+	}
+	check_recording(t);
+	f.cname = cname_get(t, func);
+	if (f.cname && push(t, &f) && t->recording) {
+		emit_entry(t, &f, PT_ENTRY_CALL, t->tid);
+	}
+}
+
+void pt_thread_c_return(struct pt_thread *t, PyFrameObject *caller, PyObject *func, bool unwind)
+{
+	size_t i;
+
+	if (__builtin_expect(!t->synced, 0)) {
+		pt_thread_sync(t, caller);
+	}
+	check_recording(t);
+	i = find(t, func);
+	if (!i || t->stack[i - 1].code) {
+		return;
+	}
+	while (t->depth > i) {
+		pop(t, NULL, PT_RETURN_DETACH, t->tid, t->recording);
+	}
+	pop(t, NULL, unwind ? PT_RETURN_UNWIND : PT_RETURN_RETURN, t->tid, t->recording);
+}
+
+void pt_thread_exception(struct pt_thread *t, PyFrameObject *frame, PyObject *type)
+{
+	char name[CNAME_MAX];
+	PyCodeObject *code;
+	const struct pt_code *c;
+
+	if (__builtin_expect(!t->synced, 0)) {
+		pt_thread_sync(t, frame);
+	}
+	check_recording(t);
+	if (!lttng_ust_tracepoint_enabled(python, exception)) {
+		return;
+	}
+	code = PyFrame_GetCode(frame);
+	c = pt_code_get(code, frame, t->code_index);
+	if (c) {
+		if (type && PyType_Check(type)) {
+			pt_type_name((PyTypeObject *)type, name, sizeof(name));
+		} else {
+			strcpy(name, "?");
+		}
+		lttng_ust_do_tracepoint(python, exception, name, c->filename, c->name,
+					PyFrame_GetLineNumber(frame), c->qualname, c->module, t->tid,
+					t->interp_id);
+	}
+	Py_DECREF(code);
+}
+
+/* ---- the object ---- */
+
+static void thread_dealloc(PyObject *self)
+{
+	struct pt_thread *t = (struct pt_thread *)self;
+
+	pt_thread_close(t);
+	PyMem_RawFree(t->stack);
+	for (size_t i = 0; i < t->cnames_cap; i++) {
+		PyMem_RawFree(t->cnames[i]);
+	}
+	PyMem_RawFree(t->cnames);
+	Py_TYPE(self)->tp_free(self);
+}
+
+static PyTypeObject thread_type = {
+	PyVarObject_HEAD_INIT(NULL, 0)
+	.tp_name = "pytrace.ThreadState",
+	.tp_doc = "libpytrace's state of one traced thread (the profile hook's argument).",
+	.tp_basicsize = sizeof(struct pt_thread),
+	.tp_dealloc = thread_dealloc,
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+};
+
+bool pt_thread_check(PyObject *obj)
+{
+	return obj && Py_TYPE(obj) == &thread_type;
+}
+
+struct pt_thread *pt_thread_new(int64_t interp_id, Py_ssize_t code_index, bool c_calls)
+{
+	struct pt_thread *t;
+
+	pthread_once(&atfork_once, atfork_init);
+	if (PyType_Ready(&thread_type) < 0) {
+		return NULL;
+	}
+	t = PyObject_New(struct pt_thread, &thread_type);
+	if (!t) {
+		return NULL;
+	}
+	memset((char *)t + sizeof(PyObject), 0, sizeof(*t) - sizeof(PyObject));
+	t->interp_id = interp_id;
+	t->code_index = code_index;
+	t->c_calls = c_calls;
+	t->fork_gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	return t;
+}

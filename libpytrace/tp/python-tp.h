@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tracepoint provider `python`: the event schema of libpytrace (docs/events.md). It is an ABI:
+ * fields are only ever added. function__entry/function__return keep the names and the first
+ * fields (co_filename, co_name, line_no) of CPython's unmerged LTTng patch (bpo-28909) so that
+ * consumers written for it keep working.
+ */
+#undef LTTNG_UST_TRACEPOINT_PROVIDER
+#define LTTNG_UST_TRACEPOINT_PROVIDER python
+
+#undef LTTNG_UST_TRACEPOINT_INCLUDE
+#define LTTNG_UST_TRACEPOINT_INCLUDE "tp/python-tp.h"
+
+#if !defined(PYTRACE_TP_PYTHON_TP_H) || defined(LTTNG_UST_TRACEPOINT_HEADER_MULTI_READ)
+#define PYTRACE_TP_PYTHON_TP_H
+
+#include <stdint.h>
+
+#include <lttng/tracepoint.h>
+
+LTTNG_UST_TRACEPOINT_ENUM(python, entry_kind,
+	LTTNG_UST_TP_ENUM_VALUES(
+		lttng_ust_field_enum_value("call", 0)
+		lttng_ust_field_enum_value("resume", 1)
+		lttng_ust_field_enum_value("active", 2)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_ENUM(python, return_kind,
+	LTTNG_UST_TP_ENUM_VALUES(
+		lttng_ust_field_enum_value("return", 0)
+		lttng_ust_field_enum_value("yield", 1)
+		lttng_ust_field_enum_value("unwind", 2)
+		lttng_ust_field_enum_value("detach", 3)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(python, function__entry,
+	LTTNG_UST_TP_ARGS(
+		const char *, co_filename,
+		const char *, co_name,
+		int, line_no,
+		const char *, co_qualname,
+		const char *, module,
+		int, kind,
+		int32_t, tid,
+		int64_t, interp
+	),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_string(co_filename, co_filename)
+		lttng_ust_field_string(co_name, co_name)
+		lttng_ust_field_integer(int, line_no, line_no)
+		lttng_ust_field_string(co_qualname, co_qualname)
+		lttng_ust_field_string(module, module)
+		lttng_ust_field_enum(python, entry_kind, int, kind, kind)
+		lttng_ust_field_integer(int32_t, tid, tid)
+		lttng_ust_field_integer(int64_t, interp, interp)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(python, function__return,
+	LTTNG_UST_TP_ARGS(
+		const char *, co_filename,
+		const char *, co_name,
+		int, line_no,
+		const char *, co_qualname,
+		const char *, module,
+		int, kind,
+		int32_t, tid,
+		int64_t, interp
+	),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_string(co_filename, co_filename)
+		lttng_ust_field_string(co_name, co_name)
+		lttng_ust_field_integer(int, line_no, line_no)
+		lttng_ust_field_string(co_qualname, co_qualname)
+		lttng_ust_field_string(module, module)
+		lttng_ust_field_enum(python, return_kind, int, kind, kind)
+		lttng_ust_field_integer(int32_t, tid, tid)
+		lttng_ust_field_integer(int64_t, interp, interp)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(python, exception,
+	LTTNG_UST_TP_ARGS(
+		const char *, exc_type,
+		const char *, co_filename,
+		const char *, co_name,
+		int, line_no,
+		const char *, co_qualname,
+		const char *, module,
+		int32_t, tid,
+		int64_t, interp
+	),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_string(exc_type, exc_type)
+		lttng_ust_field_string(co_filename, co_filename)
+		lttng_ust_field_string(co_name, co_name)
+		lttng_ust_field_integer(int, line_no, line_no)
+		lttng_ust_field_string(co_qualname, co_qualname)
+		lttng_ust_field_string(module, module)
+		lttng_ust_field_integer(int32_t, tid, tid)
+		lttng_ust_field_integer(int64_t, interp, interp)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(python, c_function__entry,
+	LTTNG_UST_TP_ARGS(
+		const char *, name,
+		int, kind,
+		int32_t, tid,
+		int64_t, interp
+	),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_string(name, name)
+		lttng_ust_field_enum(python, entry_kind, int, kind, kind)
+		lttng_ust_field_integer(int32_t, tid, tid)
+		lttng_ust_field_integer(int64_t, interp, interp)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(python, c_function__return,
+	LTTNG_UST_TP_ARGS(
+		const char *, name,
+		int, kind,
+		int32_t, tid,
+		int64_t, interp
+	),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_string(name, name)
+		lttng_ust_field_enum(python, return_kind, int, kind, kind)
+		lttng_ust_field_integer(int32_t, tid, tid)
+		lttng_ust_field_integer(int64_t, interp, interp)
+	)
+)
+
+#endif /* PYTRACE_TP_PYTHON_TP_H */
+
+#include <lttng/tracepoint-event.h>

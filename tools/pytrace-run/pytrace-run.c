@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pytrace-run: run a Python program exactly as `python3` would, with libpytrace attached.
+ *
+ *   pytrace-run [--c-calls] [--] [python options] script.py [args...]
+ *   pytrace-run [--c-calls] [--] [python options] -m module [args...]
+ *
+ * Everything after pytrace-run's own options is parsed by CPython itself (PyConfig with
+ * parse_argv), and the program is run by Py_RunMain(), the same code path as the `python3`
+ * binary: same sys.argv, same output, same traceback and exit code. The interpreter is attached
+ * after initialization and before the first line of the program runs; Py_RunMain() finalizes it,
+ * which detaches implicitly after atexit handlers ran.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <pytrace/pytrace.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: pytrace-run [OPTIONS] [--] [PYTHON-OPTIONS] script.py [ARGS...]\n"
+		"       pytrace-run [OPTIONS] [--] [PYTHON-OPTIONS] -m module [ARGS...]\n"
+		"\n"
+		"Run a Python program as python3 does, with every Python call recorded as an\n"
+		"LTTng-UST event (provider `python`) whenever a session enables them:\n"
+		"  lttng create s && lttng enable-event -u 'python:*' && lttng start\n"
+		"\n"
+		"Options:\n"
+		"  --c-calls   also record calls of C functions (len, list.append, time.sleep)\n"
+		"  --help      show this help and exit\n"
+		"  --version   show the libpytrace version and exit\n"
+		"\n"
+		"Everything else is passed to Python (python3 --help lists its options).\n");
+}
+
+int main(int argc, char **argv)
+{
+	PYTRACE_OPTS(pytrace_attach_opts, opts);
+	PyConfig config;
+	PyStatus status;
+	int first = 1, err;
+
+	for (; first < argc; first++) {
+		const char *a = argv[first];
+
+		if (!strcmp(a, "--c-calls")) {
+			opts.c_calls = true;
+		} else if (!strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--version")) {
+			printf("pytrace-run (libpytrace) %s\n", pytrace_version());
+			return 0;
+		} else if (!strcmp(a, "--")) {
+			first++;
+			break;
+		} else {
+			break;
+		}
+	}
+	if (first >= argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	PyConfig_InitPythonConfig(&config);
+	/* argv[first - 1] stands in for argv[0]: CPython parses the rest like python3's argv. */
+	argv[first - 1] = argv[0];
+	status = PyConfig_SetBytesArgv(&config, argc - first + 1, argv + first - 1);
+	if (PyStatus_Exception(status)) {
+		goto fail;
+	}
+	status = Py_InitializeFromConfig(&config);
+	if (PyStatus_Exception(status)) {
+		goto fail;
+	}
+	PyConfig_Clear(&config);
+
+	err = pytrace_attach(PyInterpreterState_Get(), &opts);
+	if (err) {
+		/* Never keep the program from running: it runs untraced. */
+		fprintf(stderr, "pytrace-run: cannot attach: %s; running untraced\n", strerror(-err));
+	}
+	return Py_RunMain();
+
+fail:
+	PyConfig_Clear(&config);
+	if (PyStatus_IsExit(status)) {
+		return status.exitcode;
+	}
+	Py_ExitStatusException(status);
+}
