@@ -44,6 +44,7 @@ void pt_log_pyerr(const char *what);
 /* Cached once per code object (in its co_extra slot), freed with it. Strings are UTF-8, with
  * anything undecodable escaped (backslashreplace), never NULL. */
 struct pt_code {
+	struct pt_code *prev, *next; /* every live pt_code, see names.c */
 	const char *filename;
 	const char *name;
 	const char *qualname;

@@ -7,14 +7,64 @@
  */
 #include "internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #define CODE_INDEX_KEY "libpytrace.code_extra_index"
 
+/*
+ * Every struct pt_code is on this list. CPython 3.11 frees the extra slots of its deep-frozen
+ * (static) code objects at finalization without calling our free function, so the blocks still
+ * listed once the runtime is finalized are freed by a Py_AtExit() callback, which runs after
+ * that. Slow path only (once per code object); a lock because code objects of several
+ * interpreters may die concurrently once interpreters have their own GIL.
+ */
+static pthread_mutex_t codes_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pt_code codes = { .prev = &codes, .next = &codes };
+static bool codes_atexit;
+
 static void code_free(void *p)
 {
-	PyMem_RawFree(p);
+	struct pt_code *pc = p;
+
+	pthread_mutex_lock(&codes_lock);
+	pc->prev->next = pc->next;
+	pc->next->prev = pc->prev;
+	pthread_mutex_unlock(&codes_lock);
+	PyMem_RawFree(pc);
+}
+
+static void codes_fini(void)
+{
+	pthread_mutex_lock(&codes_lock);
+	while (codes.next != &codes) {
+		struct pt_code *pc = codes.next;
+
+		codes.next = pc->next;
+		PyMem_RawFree(pc);
+	}
+	codes.prev = &codes;
+	codes_atexit = false;
+	pthread_mutex_unlock(&codes_lock);
+}
+
+static void codes_add(struct pt_code *pc)
+{
+	bool reg;
+
+	pthread_mutex_lock(&codes_lock);
+	pc->next = &codes;
+	pc->prev = codes.prev;
+	codes.prev->next = pc;
+	codes.prev = pc;
+	reg = !codes_atexit;
+	codes_atexit = true;
+	pthread_mutex_unlock(&codes_lock);
+	/* Once per runtime initialization: the callbacks are dropped after they ran. */
+	if (reg && Py_AtExit(codes_fini) < 0) {
+		pt_debug("no Py_AtExit() slot left: name caches of static code objects leak at exit");
+	}
 }
 
 Py_ssize_t pt_code_index(void)
@@ -146,6 +196,9 @@ const struct pt_code *pt_code_get(PyCodeObject *code, PyFrameObject *frame, Py_s
 	if (pc && _PyCode_SetExtra((PyObject *)code, index, pc) < 0) {
 		PyMem_RawFree(pc);
 		pc = NULL;
+	}
+	if (pc) {
+		codes_add(pc);
 	}
 	PyErr_Clear();
 	PyErr_Restore(type, value, tb);
