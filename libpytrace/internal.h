@@ -45,6 +45,7 @@ void pt_log_pyerr(const char *what);
  * anything undecodable escaped (backslashreplace), never NULL. */
 struct pt_code {
 	struct pt_code *prev, *next; /* every live pt_code, see names.c */
+	PyObject *module_obj;	     /* the `__name__` that `module` spells (strong) */
 	const char *filename;
 	const char *name;
 	const char *qualname;
@@ -61,6 +62,12 @@ Py_ssize_t pt_code_index(void);
 /* The cached description of @p code, created on first use from @p frame (for the module name).
  * NULL only when memory runs out; never leaves a Python error set. */
 const struct pt_code *pt_code_get(PyCodeObject *code, PyFrameObject *frame, Py_ssize_t index);
+
+/* The `__name__` of @frame's globals (borrowed; NULL if none). */
+PyObject *pt_frame_module(PyFrameObject *frame);
+
+/* UTF-8 of a module name object for an event: never NULL. */
+const char *pt_module_utf8(PyObject *name);
 
 /* Writes the event name of a C function object ("len", "list.append", "time.sleep") into @p buf.
  * Never fails: an unknown callable gives its type's name. */
@@ -91,6 +98,8 @@ struct pt_frame {
 	PyCodeObject *code;	   /* strong reference; NULL for a C call */
 	const struct pt_code *info; /* Python frame */
 	const char *cname;	   /* C call: owned by the thread's name cache */
+	PyObject *module;	   /* strong; set when this frame's globals name another module
+				    * than the one cached with its code object (shared code) */
 };
 
 struct pt_cname;

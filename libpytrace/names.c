@@ -32,9 +32,11 @@ static void code_free(void *p)
 	pc->prev->next = pc->next;
 	pc->next->prev = pc->prev;
 	pthread_mutex_unlock(&codes_lock);
+	Py_XDECREF(pc->module_obj);
 	PyMem_RawFree(pc);
 }
 
+/* After finalization: the runtime is gone, so module_obj is not released. */
 static void codes_fini(void)
 {
 	pthread_mutex_lock(&codes_lock);
@@ -127,28 +129,48 @@ static size_t put(char **p, PyObject *bytes, const char *fallback)
 	return len + 1;
 }
 
-static PyObject *frame_module(PyFrameObject *frame)
+PyObject *pt_frame_module(PyFrameObject *frame)
 {
-	PyObject *globals, *name;
+	static PyObject *key;
+	PyObject *globals, *name = NULL;
 
-	if (!frame) {
-		return NULL;
+	if (!key) {
+		key = PyUnicode_InternFromString("__name__");
+		if (!key) {
+			PyErr_Clear();
+			return NULL;
+		}
 	}
 	globals = PyFrame_GetGlobals(frame);
 	if (!globals) {
 		PyErr_Clear();
 		return NULL;
 	}
-	name = PyDict_Check(globals) ? PyDict_GetItemString(globals, "__name__") : NULL;
-	Py_XINCREF(name);
+	if (PyDict_Check(globals)) {
+		name = PyDict_GetItemWithError(globals, key);
+	}
+	/* Borrowed from the frame's globals, which the running frame keeps alive. */
 	Py_DECREF(globals);
 	PyErr_Clear();
 	return name;
 }
 
+const char *pt_module_utf8(PyObject *name)
+{
+	const char *s = NULL;
+
+	if (name && PyUnicode_Check(name)) {
+		s = PyUnicode_AsUTF8(name);
+		if (!s) {
+			PyErr_Clear();
+		}
+	}
+	return s ? s : "?";
+}
+
 static struct pt_code *code_build(PyCodeObject *code, PyFrameObject *frame)
 {
-	PyObject *mod = frame_module(frame);
+	PyObject *mod = frame ? pt_frame_module(frame) : NULL;
 	PyObject *s[4] = {
 		utf8_bytes(code->co_filename),
 		utf8_bytes(code->co_name),
@@ -172,13 +194,13 @@ static struct pt_code *code_build(PyCodeObject *code, PyFrameObject *frame)
 			*dst[i] = p;
 			put(&p, s[i], fallback[i]);
 		}
+		pc->module_obj = Py_XNewRef(mod);
 		pc->firstlineno = code->co_firstlineno;
 		pc->is_gen = code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR);
 	}
 	for (int i = 0; i < 4; i++) {
 		Py_XDECREF(s[i]);
 	}
-	Py_XDECREF(mod);
 	return pc;
 }
 

@@ -57,13 +57,18 @@ int32_t pt_gettid(void)
 
 /* ---- events ---- */
 
+static inline const char *frame_module(const struct pt_frame *f)
+{
+	return f->module ? pt_module_utf8(f->module) : f->info->module;
+}
+
 static void emit_entry(struct pt_thread *t, const struct pt_frame *f, int kind, int32_t tid)
 {
 	if (f->code) {
 		const struct pt_code *c = f->info;
 
 		lttng_ust_tracepoint(python, function__entry, c->filename, c->name, c->firstlineno,
-				     c->qualname, c->module, kind, tid, t->interp_id);
+				     c->qualname, frame_module(f), kind, tid, t->interp_id);
 	} else {
 		lttng_ust_tracepoint(python, c_function__entry, f->cname, kind, tid, t->interp_id);
 	}
@@ -79,7 +84,7 @@ static void emit_return(struct pt_thread *t, const struct pt_frame *f, PyFrameOb
 			int line = frame ? PyFrame_GetLineNumber(frame) : 0;
 
 			lttng_ust_do_tracepoint(python, function__return, c->filename, c->name, line,
-						c->qualname, c->module, kind, tid, t->interp_id);
+						c->qualname, frame_module(f), kind, tid, t->interp_id);
 		}
 	} else {
 		lttng_ust_tracepoint(python, c_function__return, f->cname, kind, tid, t->interp_id);
@@ -131,6 +136,7 @@ static void pop(struct pt_thread *t, PyFrameObject *frame, int kind, int32_t tid
 	if (emit) {
 		emit_return(t, f, frame, kind, tid);
 	}
+	Py_XDECREF(f->module);
 	Py_XDECREF(f->code);
 }
 
@@ -149,12 +155,20 @@ static bool push_py(struct pt_thread *t, PyFrameObject *frame, PyCodeObject *cod
 {
 	struct pt_frame f = { .key = frame, .code = code };
 
+	PyObject *mod;
+
 	f.info = pt_code_get(code, frame, t->code_index);
 	if (!f.info) {
 		return false;
 	}
+	/* The module is the frame's: one code object may run in several namespaces (exec). */
+	mod = pt_frame_module(frame);
+	if (mod != f.info->module_obj) {
+		f.module = Py_XNewRef(mod ? mod : Py_None);
+	}
 	Py_INCREF(code);
 	if (!push(t, &f)) {
+		Py_XDECREF(f.module);
 		Py_DECREF(code);
 		return false;
 	}
@@ -358,8 +372,11 @@ void pt_thread_exception(struct pt_thread *t, PyFrameObject *frame, PyObject *ty
 		} else {
 			strcpy(name, "?");
 		}
+		PyObject *mod = pt_frame_module(frame);
+
 		lttng_ust_do_tracepoint(python, exception, name, c->filename, c->name,
-					PyFrame_GetLineNumber(frame), c->qualname, c->module, t->tid,
+					PyFrame_GetLineNumber(frame), c->qualname,
+					mod == c->module_obj ? c->module : pt_module_utf8(mod), t->tid,
 					t->interp_id);
 	}
 	Py_DECREF(code);
