@@ -333,6 +333,10 @@ void pt_hook_uninstall(struct pt_interp *pi)
 {
 	PyThreadState *ts;
 
+	/* The calling thread first: the Python code run below to unhook threading is ours, not the
+	 * program's. Other threads only after it, because calling into threading may hand the
+	 * GIL to a thread that must still find its hook to remove. */
+	uninstall_thread(pi, PyThreadState_Get());
 	threading_hook_uninstall(pi);
 	for (ts = PyInterpreterState_ThreadHead(pi->interp); ts; ts = PyThreadState_Next(ts)) {
 		uninstall_thread(pi, ts);
