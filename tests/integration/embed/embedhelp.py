@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: MIT
+"""Shared by the embedding tests: run a script in pytrace-test-host (host.c) under a real LTTng
+session, and pick one thread's events out of the trace.
+
+Scripts print `tid LABEL N` lines (N = threading.get_native_id(), the kernel tid that events
+carry in their `tid` field), so that a test knows which thread is which.
+"""
+import os
+import textwrap
+
+from lttngharness import compact, run_traced
+
+
+def _binary(var, rel):
+    path = os.environ.get(var) or os.path.join(os.environ["PYTRACE_BUILD_DIR"], rel)
+    assert os.access(path, os.X_OK), f"{path} is not built"
+    return path
+
+
+def host_path():
+    return _binary("PYTRACE_HOST", "tests/integration/embed/pytrace-test-host")
+
+
+def example_path():
+    return _binary("PYTRACE_EMBED_EXAMPLE", "examples/embed/pytrace-embed-example")
+
+
+def check_clean_run(t, logs=()):
+    """The program exited 0, raised nothing, and libpytrace logged exactly the lines that contain
+    the strings of `logs`, in that order."""
+    assert t.returncode == 0, t.stderr
+    assert "Traceback" not in t.stderr, t.stderr
+    logged = [line for line in t.stderr.splitlines() if line.startswith("libpytrace:")]
+    assert len(logged) == len(logs), t.stderr
+    for line, expected in zip(logged, logs):
+        assert expected in line, t.stderr
+
+
+def run_script(tmp_path, source, *args, logs=()):
+    """Run `source` (dedented) as the script of pytrace-test-host; return the Trace."""
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent(source))
+    t = run_traced([host_path(), str(script), *args])
+    check_clean_run(t, logs)
+    return t
+
+
+def tids(stdout):
+    """{label: tid} from the `tid LABEL N` lines a script printed."""
+    out = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "tid":
+            out[parts[1]] = int(parts[2])
+    return out
+
+
+def thread_events(t, tid, interp=0):
+    """The events of one thread of one interpreter, in order."""
+    return [e for e in t.events if e["tid"] == tid and e["interp"] == interp]
+
+
+def seq(t, tid, interp=0, modules=("__main__",)):
+    """compact() of one thread's events: its frames of `modules` (None: every frame)."""
+    return compact(thread_events(t, tid, interp), modules=modules)
+
+
+def fib_calls(n, name="fib"):
+    """compact() lines of fib(n) = fib(n-1) + fib(n-2), fib(0|1) = n, called once."""
+    out = [f"call {name}"]
+    if n >= 2:
+        out += fib_calls(n - 1, name) + fib_calls(n - 2, name)
+    return out + [f"return {name}"]
