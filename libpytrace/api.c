@@ -109,7 +109,8 @@ static int check_thread(const char *func, PyInterpreterState *interp)
 		pt_warn("%s: interp is NULL", func);
 		return -EINVAL;
 	}
-	if (!ts || ts->interp != interp) {
+	/* In 3.11 the "unchecked" thread state is the GIL holder's, not necessarily ours. */
+	if (!ts || ts->thread_id != PyThread_get_thread_ident() || ts->interp != interp) {
 		pt_warn("%s: the calling thread holds no thread state of interp=%p (current=%p)", func,
 			(void *)interp, ts ? (void *)ts->interp : NULL);
 		return -EINVAL;
@@ -209,7 +210,7 @@ int pytrace_thread_attach(void)
 	PyThreadState *ts = _PyThreadState_UncheckedGet();
 	struct pt_interp *pi;
 
-	if (!ts) {
+	if (!ts || ts->thread_id != PyThread_get_thread_ident()) {
 		pt_warn("pytrace_thread_attach: the calling thread holds no thread state");
 		return -EINVAL;
 	}

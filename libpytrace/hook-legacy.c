@@ -154,7 +154,10 @@ int pt_hook_install_thread(struct pt_interp *pi, PyThreadState *ts)
 		pt_log_pyerr("cannot install the profile hook");
 		return -EIO;
 	}
-	if (!ts->c_tracefunc && _PyEval_SetTrace(ts, trace_cb, (PyObject *)t) < 0) {
+	/* Our own stale trace hook (from before the program took the profile slot) is replaced:
+	 * freeing its object closes the frames it still had open. */
+	if ((!ts->c_tracefunc || ts->c_tracefunc == trace_cb) &&
+	    _PyEval_SetTrace(ts, trace_cb, (PyObject *)t) < 0) {
 		/* Only exception events are lost; the call stream is complete. */
 		pt_log_pyerr("cannot install the exception hook");
 	}
