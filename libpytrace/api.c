@@ -100,17 +100,25 @@ static int opts_load(const struct pytrace_attach_opts *opts, struct pytrace_atta
 	return 0;
 }
 
+/* The calling thread's own thread state, or NULL when it holds none: in 3.11 the "unchecked"
+ * thread state is the GIL holder's, not necessarily the caller's. */
+static PyThreadState *own_tstate(void)
+{
+	PyThreadState *ts = _PyThreadState_UncheckedGet();
+
+	return ts && ts->thread_id == PyThread_get_thread_ident() ? ts : NULL;
+}
+
 /* 0 if the calling thread runs @interp with the GIL held, else -EINVAL (logged). */
 static int check_thread(const char *func, PyInterpreterState *interp)
 {
-	PyThreadState *ts = _PyThreadState_UncheckedGet();
+	PyThreadState *ts = own_tstate();
 
 	if (!interp) {
 		pt_warn("%s: interp is NULL", func);
 		return -EINVAL;
 	}
-	/* In 3.11 the "unchecked" thread state is the GIL holder's, not necessarily ours. */
-	if (!ts || ts->thread_id != PyThread_get_thread_ident() || ts->interp != interp) {
+	if (!ts || ts->interp != interp) {
 		pt_warn("%s: the calling thread holds no thread state of interp=%p (current=%p)", func,
 			(void *)interp, ts ? (void *)ts->interp : NULL);
 		return -EINVAL;
@@ -207,10 +215,10 @@ int pytrace_detach(PyInterpreterState *interp)
 
 int pytrace_thread_attach(void)
 {
-	PyThreadState *ts = _PyThreadState_UncheckedGet();
+	PyThreadState *ts = own_tstate();
 	struct pt_interp *pi;
 
-	if (!ts || ts->thread_id != PyThread_get_thread_ident()) {
+	if (!ts) {
 		pt_warn("pytrace_thread_attach: the calling thread holds no thread state");
 		return -EINVAL;
 	}

@@ -128,11 +128,6 @@ static int trace_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
 	return 0;
 }
 
-bool pt_hook_installed(PyThreadState *tstate)
-{
-	return tstate->c_profilefunc == profile_cb;
-}
-
 int pt_hook_install_thread(struct pt_interp *pi, PyThreadState *ts)
 {
 	struct pt_thread *t;

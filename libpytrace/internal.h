@@ -122,9 +122,6 @@ struct pt_thread {
 	size_t cnames_len;
 };
 
-/* True if @obj is a struct pt_thread. */
-bool pt_thread_check(PyObject *obj);
-
 /* Creates the object to install on a thread state of the current interpreter. */
 struct pt_thread *pt_thread_new(int64_t interp_id, Py_ssize_t code_index, bool c_calls);
 
@@ -159,9 +156,6 @@ int pt_hook_install(struct pt_interp *pi);
 
 /* Closes open frames and removes every hook of @pi's interpreter. */
 void pt_hook_uninstall(struct pt_interp *pi);
-
-/* True if @tstate has libpytrace's profile hook. */
-bool pt_hook_installed(PyThreadState *tstate);
 
 /* ---- api.c: attached interpreters ---- */
 

@@ -254,12 +254,23 @@ void pt_thread_py_return(struct pt_thread *t, PyFrameObject *frame, enum pt_retu
 	pop(t, frame, kind, t->tid, t->recording);
 }
 
+/* The slot of (@ml, @owner) in @tab: its entry, or the empty slot where it belongs. */
+static size_t cname_slot(struct pt_cname **tab, size_t cap, const void *ml, const void *owner)
+{
+	size_t h = ((uintptr_t)ml >> 4 ^ (uintptr_t)owner >> 4) & (cap - 1);
+
+	while (tab[h] && !(tab[h]->ml == ml && tab[h]->owner == owner)) {
+		h = (h + 1) & (cap - 1);
+	}
+	return h;
+}
+
 static const char *cname_get(struct pt_thread *t, PyObject *func)
 {
 	const void *ml = func, *owner = Py_TYPE(func);
 	char buf[CNAME_MAX];
 	struct pt_cname *e;
-	size_t h, len;
+	size_t len;
 
 	if (PyCFunction_Check(func)) {
 		PyCFunctionObject *f = (PyCFunctionObject *)func;
@@ -273,12 +284,9 @@ static const char *cname_get(struct pt_thread *t, PyObject *func)
 		}
 	}
 	if (t->cnames_cap) {
-		h = ((uintptr_t)ml >> 4 ^ (uintptr_t)owner >> 4) & (t->cnames_cap - 1);
-		while ((e = t->cnames[h])) {
-			if (e->ml == ml && e->owner == owner) {
-				return e->name;
-			}
-			h = (h + 1) & (t->cnames_cap - 1);
+		e = t->cnames[cname_slot(t->cnames, t->cnames_cap, ml, owner)];
+		if (e) {
+			return e->name;
 		}
 	}
 	if (2 * (t->cnames_len + 1) > t->cnames_cap) {
@@ -290,11 +298,7 @@ static const char *cname_get(struct pt_thread *t, PyObject *func)
 		}
 		for (size_t j = 0; j < t->cnames_cap; j++) {
 			if ((e = t->cnames[j])) {
-				h = ((uintptr_t)e->ml >> 4 ^ (uintptr_t)e->owner >> 4) & (cap - 1);
-				while (tab[h]) {
-					h = (h + 1) & (cap - 1);
-				}
-				tab[h] = e;
+				tab[cname_slot(tab, cap, e->ml, e->owner)] = e;
 			}
 		}
 		PyMem_RawFree(t->cnames);
@@ -310,11 +314,7 @@ static const char *cname_get(struct pt_thread *t, PyObject *func)
 	e->ml = ml;
 	e->owner = owner;
 	memcpy(e->name, buf, len + 1);
-	h = ((uintptr_t)ml >> 4 ^ (uintptr_t)owner >> 4) & (t->cnames_cap - 1);
-	while (t->cnames[h]) {
-		h = (h + 1) & (t->cnames_cap - 1);
-	}
-	t->cnames[h] = e;
+	t->cnames[cname_slot(t->cnames, t->cnames_cap, ml, owner)] = e;
 	t->cnames_len++;
 	return e->name;
 }
@@ -405,11 +405,6 @@ static PyTypeObject thread_type = {
 	.tp_dealloc = thread_dealloc,
 	.tp_flags = Py_TPFLAGS_DEFAULT,
 };
-
-bool pt_thread_check(PyObject *obj)
-{
-	return obj && Py_TYPE(obj) == &thread_type;
-}
 
 struct pt_thread *pt_thread_new(int64_t interp_id, Py_ssize_t code_index, bool c_calls)
 {
