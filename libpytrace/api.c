@@ -13,18 +13,49 @@
 #include <pthread.h>
 #include <string.h>
 
+#include <urcu/urcu-bp.h>
+
 #include <pytrace/pytrace.h>
 
 #define ATTACHED_KEY "libpytrace.attached"
+#define EXIT_KEY "libpytrace.at_exit"
 
 #define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t registry_cond = PTHREAD_COND_INITIALIZER;
 static struct pt_interp *registry;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 const char *pytrace_version(void)
 {
 	return PYTRACE_VERSION_STRING;
+}
+
+/* The registry lock is held across fork(), so that the child finds it consistent; the watcher
+ * does not exist in the child, so nothing there is busy. */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&registry_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static void atfork_child(void)
+{
+	for (struct pt_interp *pi = registry; pi; pi = pi->next) {
+		pi->busy = 0;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	pthread_cond_init(&registry_cond, NULL);
+}
+
+static void atfork_init(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
 struct pt_interp *pt_interp_find(PyInterpreterState *interp)
@@ -58,6 +89,108 @@ static void registry_remove(struct pt_interp *pi)
 	pthread_mutex_unlock(&registry_lock);
 }
 
+static enum pt_mode interp_mode(struct pt_interp *pi)
+{
+	enum pt_mode m;
+
+	urcu_bp_read_lock();
+	m = rcu_dereference(pi->cfg)->mode;
+	urcu_bp_read_unlock();
+	return m;
+}
+
+size_t pt_interp_grab(struct pt_interp **out, size_t max, bool want, bool flush)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	for (struct pt_interp *pi = registry; pi && n < max; pi = pi->next) {
+		bool active = __atomic_load_n(&pi->active, __ATOMIC_ACQUIRE);
+
+		if (pi->closing) {
+			continue;
+		}
+		if ((want != active && !(want && pi->start_failed)) ||
+		    (flush && active && interp_mode(pi) == PT_MODE_FAST)) {
+			pi->busy++;
+			out[n++] = pi;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return n;
+}
+
+void pt_interp_release(struct pt_interp *pi)
+{
+	pthread_mutex_lock(&registry_lock);
+	pi->busy--;
+	pthread_cond_broadcast(&registry_cond);
+	pthread_mutex_unlock(&registry_lock);
+}
+
+/* Keeps the watcher off @pi from now on, and waits until it is done with it. GIL held: it is
+ * released while waiting, since the watcher may be waiting for it. */
+static void interp_close(struct pt_interp *pi)
+{
+	pthread_mutex_lock(&registry_lock);
+	__atomic_store_n(&pi->closing, true, __ATOMIC_RELEASE);
+	while (pi->busy) {
+		pthread_mutex_unlock(&registry_lock);
+		Py_BEGIN_ALLOW_THREADS
+		pthread_mutex_lock(&registry_lock);
+		while (pi->busy) {
+			pthread_cond_wait(&registry_cond, &registry_lock);
+		}
+		pthread_mutex_unlock(&registry_lock);
+		Py_END_ALLOW_THREADS
+		pthread_mutex_lock(&registry_lock);
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+void pt_interp_apply(struct pt_interp *pi, bool want)
+{
+	int err;
+
+	if (want && !pi->active) {
+		if (pi->start_failed) {
+			return;
+		}
+		err = pt_hook_start(pi);
+		if (err) {
+			pt_warn("cannot install the hooks of interp=%lld: %s", (long long)pi->id,
+				strerror(-err));
+			pi->start_failed = true;
+			return;
+		}
+		__atomic_store_n(&pi->active, true, __ATOMIC_RELEASE);
+		pt_debug("recording interp=%lld", (long long)pi->id);
+	} else if (!want) {
+		pi->start_failed = false;
+		if (pi->active) {
+			pt_hook_stop(pi, false);
+			__atomic_store_n(&pi->active, false, __ATOMIC_RELEASE);
+			pt_debug("idle interp=%lld", (long long)pi->id);
+		}
+	}
+}
+
+void pt_interp_ref(struct pt_interp *pi)
+{
+	pi->refs++;
+}
+
+void pt_interp_unref(struct pt_interp *pi)
+{
+	if (--pi->refs) {
+		return;
+	}
+	Py_XDECREF(pi->exit_hook);
+	Py_XDECREF(pi->thread_hook);
+	pt_config_free(pi->cfg);
+	PyMem_RawFree(pi);
+}
+
 static void attached_destructor(PyObject *capsule)
 {
 	struct pt_interp *pi = PyCapsule_GetPointer(capsule, ATTACHED_KEY);
@@ -67,15 +200,80 @@ static void attached_destructor(PyObject *capsule)
 		return;
 	}
 	registry_remove(pi);
-	Py_XDECREF(pi->thread_hook);
-	PyMem_RawFree(pi);
+	pt_interp_unref(pi);
+}
+
+/* atexit callback: the interpreter is about to be finalized (its atexit handlers, which ran
+ * before this one, were traced). From here on the watcher keeps off it; hooks still installed
+ * are removed, with `detach` returns, as its threads are cleared. */
+static PyObject *at_exit(PyObject *capsule, PyObject *unused)
+{
+	struct pt_interp *pi = PyCapsule_GetPointer(capsule, EXIT_KEY);
+
+	(void)unused;
+	if (pi) {
+		interp_close(pi);
+		/* atexit holds the callable while it runs; ours would keep pi alive for ever. */
+		Py_CLEAR(pi->exit_hook);
+	}
+	PyErr_Clear();
+	Py_RETURN_NONE;
+}
+
+static void exit_capsule_destructor(PyObject *capsule)
+{
+	struct pt_interp *pi = PyCapsule_GetPointer(capsule, EXIT_KEY);
+
+	if (pi) {
+		pt_interp_unref(pi);
+	}
+	PyErr_Clear();
+}
+
+static PyMethodDef at_exit_def = {
+	"_pytrace_at_exit", at_exit, METH_NOARGS,
+	"libpytrace: the interpreter is being finalized.",
+};
+
+/* The atexit callable: it holds a reference on pi, and pi holds it until it is unregistered
+ * (detach) or called (finalization), which break the cycle. */
+static int exit_hook_new(struct pt_interp *pi)
+{
+	PyObject *capsule = PyCapsule_New(pi, EXIT_KEY, exit_capsule_destructor);
+
+	if (!capsule) {
+		return -EIO;
+	}
+	pt_interp_ref(pi);
+	pi->exit_hook = PyCFunction_New(&at_exit_def, capsule);
+	Py_DECREF(capsule);
+	return pi->exit_hook ? 0 : -EIO;
+}
+
+/* (Un)registers @pi->exit_hook with the atexit module. */
+static int exit_hook_set(struct pt_interp *pi, bool on)
+{
+	PyObject *atexit = PyImport_ImportModule("atexit");
+	PyObject *res = NULL;
+
+	if (atexit) {
+		res = PyObject_CallMethod(atexit, on ? "register" : "unregister", "O", pi->exit_hook);
+	}
+	Py_XDECREF(res);
+	Py_XDECREF(atexit);
+	if (!res) {
+		pt_log_pyerr(on ? "cannot register with atexit" : "cannot unregister from atexit");
+		return -EIO;
+	}
+	return 0;
 }
 
 /*
  * Copies the caller's options into @out (zeroed defaults for what it does not pass), following
  * the `sz` contract of the header.
  */
-static int opts_load(const struct pytrace_attach_opts *opts, struct pytrace_attach_opts *out)
+static int opts_load(const char *func, const struct pytrace_attach_opts *opts,
+		     struct pytrace_attach_opts *out)
 {
 	const size_t known = offsetofend(struct pytrace_attach_opts, pytrace_attach_opts__last_field);
 
@@ -85,13 +283,13 @@ static int opts_load(const struct pytrace_attach_opts *opts, struct pytrace_atta
 		return 0;
 	}
 	if (opts->sz < sizeof(size_t)) {
-		pt_warn("pytrace_attach: opts->sz=%zu is smaller than sizeof(size_t)", opts->sz);
+		pt_warn("%s: opts->sz=%zu is smaller than sizeof(size_t)", func, opts->sz);
 		return -EINVAL;
 	}
 	for (size_t i = known; i < opts->sz; i++) {
 		if (((const unsigned char *)opts)[i]) {
-			pt_warn("pytrace_attach: opts has non-zero byte %zu beyond the %zu bytes this "
-				"library knows (opts->sz=%zu)", i, known, opts->sz);
+			pt_warn("%s: opts has non-zero byte %zu beyond the %zu bytes this "
+				"library knows (opts->sz=%zu)", func, i, known, opts->sz);
 			return -EINVAL;
 		}
 	}
@@ -104,7 +302,7 @@ static int opts_load(const struct pytrace_attach_opts *opts, struct pytrace_atta
  * thread state is the GIL holder's, not necessarily the caller's. */
 static PyThreadState *own_tstate(void)
 {
-	PyThreadState *ts = _PyThreadState_UncheckedGet();
+	PyThreadState *ts = pt_tstate_unchecked();
 
 	return ts && ts->thread_id == PyThread_get_thread_ident() ? ts : NULL;
 }
@@ -129,68 +327,153 @@ static int check_thread(const char *func, PyInterpreterState *interp)
 int pytrace_attach(PyInterpreterState *interp, const struct pytrace_attach_opts *opts)
 {
 	struct pytrace_attach_opts o;
-	PyObject *type, *value, *tb, *dict, *capsule = NULL;
+	PyObject *dict, *capsule = NULL;
+	struct pt_config *cfg;
 	struct pt_interp *pi;
+	struct pt_exc exc;
 	int err;
 
 	err = check_thread("pytrace_attach", interp);
 	if (err) {
 		return err;
 	}
-	err = opts_load(opts, &o);
+	err = opts_load("pytrace_attach", opts, &o);
 	if (err) {
 		return err;
 	}
 	if (pt_interp_find(interp)) {
 		return -EALREADY;
 	}
+	pthread_once(&atfork_once, atfork_init);
+	exc = pt_exc_save();
+	err = pt_config_new(&o, true, &cfg);
+	if (err) {
+		goto out;
+	}
+	err = -ENOMEM;
 	pi = PyMem_RawCalloc(1, sizeof(*pi));
 	if (!pi) {
-		return -ENOMEM;
+		pt_config_free(cfg);
+		goto out;
 	}
 	pi->interp = interp;
 	pi->id = PyInterpreterState_GetID(interp);
-	pi->c_calls = o.c_calls;
+	pi->cfg = cfg;
+	pi->refs = 1;
+	pi->tool_id = -1;
 
-	PyErr_Fetch(&type, &value, &tb);
 	err = -EIO;
 	pi->code_index = pt_code_index();
 	dict = PyInterpreterState_GetDict(interp);
 	if (pi->code_index < 0 || !dict) {
-		PyMem_RawFree(pi);
+		pt_interp_unref(pi);
 		goto out;
 	}
 	capsule = PyCapsule_New(pi, ATTACHED_KEY, attached_destructor);
 	if (!capsule) {
-		PyMem_RawFree(pi);
+		pt_interp_unref(pi);
 		goto out;
 	}
 	/* From here on the capsule owns pi. */
+	err = exit_hook_new(pi);
+	if (err) {
+		goto fail;
+	}
+	err = pt_hook_attach(pi);
+	if (err) {
+		goto fail;
+	}
+	err = exit_hook_set(pi, true);
+	if (err) {
+		pt_hook_detach(pi);
+		goto fail;
+	}
 	if (PyDict_SetItemString(dict, ATTACHED_KEY, capsule) < 0) {
-		goto out;
+		exit_hook_set(pi, false);
+		pt_hook_detach(pi);
+		err = -EIO;
+		goto fail;
 	}
 	registry_add(pi);
-	err = pt_hook_install(pi);
-	if (err) {
-		PyDict_DelItemString(dict, ATTACHED_KEY);
+	/* A session that records already gets events from the first line on. */
+	pt_session_check();
+	pt_interp_apply(pi, pt_session_wanted());
+	if (pi->start_failed) {
+		pytrace_detach(interp);
+		err = -EIO;
 		goto out;
 	}
-	pt_debug("attached interp=%p id=%lld c_calls=%d", (void *)interp, (long long)pi->id,
-		 pi->c_calls);
+	err = pt_watch_start();
+	if (err) {
+		pytrace_detach(interp);
+		goto out;
+	}
+	pt_debug("attached interp=%p id=%lld", (void *)interp, (long long)pi->id);
+	goto out;
+fail:
+	Py_CLEAR(pi->exit_hook);
 out:
 	if (err == -EIO) {
 		pt_log_pyerr("cannot attach");
 	}
 	PyErr_Clear();
 	Py_XDECREF(capsule);
-	PyErr_Restore(type, value, tb);
+	pt_exc_restore(exc);
 	return err;
+}
+
+int pytrace_config_set(PyInterpreterState *interp, const struct pytrace_attach_opts *opts)
+{
+	struct pytrace_attach_opts o;
+	struct pt_config *cfg, *old;
+	struct pt_interp *pi;
+	struct pt_exc exc;
+	bool restart;
+	int err;
+
+	err = check_thread("pytrace_config_set", interp);
+	if (err) {
+		return err;
+	}
+	err = opts_load("pytrace_config_set", opts, &o);
+	if (err) {
+		return err;
+	}
+	pi = pt_interp_find(interp);
+	if (!pi) {
+		return -ENOENT;
+	}
+	exc = pt_exc_save();
+	err = pt_config_new(&o, false, &cfg);
+	if (err) {
+		pt_exc_restore(exc);
+		return err;
+	}
+	/* Frames open in one mode are closed in that mode: a mode change restarts the hooks. */
+	restart = pi->active && cfg->mode != interp_mode(pi);
+	if (restart) {
+		pt_hook_stop(pi, true);
+	}
+	old = rcu_xchg_pointer(&pi->cfg, cfg);
+	__atomic_add_fetch(&pt_config_gen, 1, __ATOMIC_RELEASE);
+	urcu_bp_synchronize_rcu();
+	pt_config_free(old);
+	if (restart && pt_hook_start(pi) < 0) {
+		__atomic_store_n(&pi->active, false, __ATOMIC_RELEASE);
+		pi->start_failed = true;
+	} else if (pi->active) {
+		pt_hook_config_changed(pi);
+	}
+	PyErr_Clear();
+	pt_exc_restore(exc);
+	return 0;
 }
 
 int pytrace_detach(PyInterpreterState *interp)
 {
-	PyObject *type, *value, *tb, *dict;
+	PyObject *dict;
 	struct pt_interp *pi;
+	struct pt_exc exc;
 	int err;
 
 	err = check_thread("pytrace_detach", interp);
@@ -201,14 +484,24 @@ int pytrace_detach(PyInterpreterState *interp)
 	if (!pi) {
 		return -ENOENT;
 	}
-	PyErr_Fetch(&type, &value, &tb);
-	pt_hook_uninstall(pi);
+	exc = pt_exc_save();
+	interp_close(pi);
+	if (pi->active) {
+		pt_hook_stop(pi, true);
+		__atomic_store_n(&pi->active, false, __ATOMIC_RELEASE);
+	}
+	pt_hook_detach(pi);
+	if (pi->exit_hook) {
+		exit_hook_set(pi, false);
+		Py_CLEAR(pi->exit_hook);
+	}
 	registry_remove(pi);
 	dict = PyInterpreterState_GetDict(interp);
 	if (!dict || PyDict_DelItemString(dict, ATTACHED_KEY) < 0) {
 		pt_log_pyerr("cannot drop the attached marker");
 	}
-	PyErr_Restore(type, value, tb);
+	PyErr_Clear();
+	pt_exc_restore(exc);
 	pt_debug("detached interp=%p", (void *)interp);
 	return 0;
 }
@@ -226,5 +519,6 @@ int pytrace_thread_attach(void)
 	if (!pi) {
 		return -ENOENT;
 	}
-	return pt_hook_install_thread(pi, ts);
+	/* While nobody records, the watcher installs the hooks on every thread when needed. */
+	return pi->active ? pt_hook_install_thread(pi, ts) : 0;
 }

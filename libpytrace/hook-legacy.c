@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <opcode.h>
 
+#include <urcu/urcu-bp.h>
+
 #define GEN_FLAGS (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
 
 static int profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg);
@@ -71,31 +73,60 @@ static enum pt_return_kind return_kind(PyFrameObject *frame, PyObject *arg)
 	return kind;
 }
 
+static inline struct pt_pyframe pyframe(PyFrameObject *frame, PyCodeObject *code)
+{
+	struct pt_pyframe pf = {
+		.key = frame,
+		.code = code,
+		.globals = pt_frame_globals(frame),
+		.frame = frame,
+	};
+
+	return pf;
+}
+
+/* Pushes the frames that were running when the thread was first seen: @frame and its callers. */
+static inline void sync_thread(struct pt_thread *t, PyFrameObject *frame)
+{
+	if (__builtin_expect(!t->synced, 0)) {
+		pt_thread_sync(t, frame);
+	}
+}
+
 static int profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
 	struct pt_thread *t = (struct pt_thread *)obj;
+	PyCodeObject *code;
+	struct pt_pyframe pf;
 
 	switch (what) {
-	case PyTrace_CALL: {
-		PyCodeObject *code = PyFrame_GetCode(frame);
+	case PyTrace_CALL:
+		code = PyFrame_GetCode(frame);
+		if (__builtin_expect(!t->synced, 0)) {
+			PyFrameObject *back = PyFrame_GetBack(frame);
 
-		pt_thread_py_entry(t, frame, code, entry_kind(frame, code));
+			pt_thread_sync(t, back);
+			Py_XDECREF(back);
+		}
+		pf = pyframe(frame, code);
+		pt_thread_py_entry(t, &pf, entry_kind(frame, code));
 		Py_DECREF(code);
 		break;
-	}
 	case PyTrace_RETURN:
-		pt_thread_py_return(t, frame, return_kind(frame, arg));
+		sync_thread(t, frame);
+		code = PyFrame_GetCode(frame);
+		pf = pyframe(frame, code);
+		pt_thread_py_return(t, &pf, return_kind(frame, arg));
+		Py_DECREF(code);
 		break;
 	case PyTrace_C_CALL:
-		if (t->c_calls) {
-			pt_thread_c_entry(t, frame, arg);
-		}
+		sync_thread(t, frame);
+		pt_thread_c_entry(t, arg);
 		break;
 	case PyTrace_C_RETURN:
 	case PyTrace_C_EXCEPTION:
-		if (t->c_calls) {
-			pt_thread_c_return(t, frame, arg, what == PyTrace_C_EXCEPTION);
-		}
+		sync_thread(t, frame);
+		pt_thread_c_return(t, arg, what == PyTrace_C_EXCEPTION);
 		break;
 	default:
 		break;
@@ -115,7 +146,7 @@ static int trace_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
 		/* The program installed its own profile function: this thread is no longer
 		 * traced. Close its frames and step out of the trace slot too. */
 		Py_INCREF(obj);
-		pt_thread_close((struct pt_thread *)obj);
+		pt_thread_close((struct pt_thread *)obj, true);
 		if (_PyEval_SetTrace(ts, NULL, NULL) < 0) {
 			PyErr_Clear();
 		}
@@ -123,9 +154,25 @@ static int trace_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
 		return 0;
 	}
 	if (arg && PyTuple_Check(arg) && PyTuple_GET_SIZE(arg) > 0) {
-		pt_thread_exception((struct pt_thread *)obj, frame, PyTuple_GET_ITEM(arg, 0));
+		struct pt_thread *t = (struct pt_thread *)obj;
+		PyCodeObject *code = PyFrame_GetCode(frame);
+		struct pt_pyframe pf = pyframe(frame, code);
+
+		sync_thread(t, frame);
+		pt_thread_exception(t, &pf, PyTuple_GET_ITEM(arg, 0));
+		Py_DECREF(code);
 	}
 	return 0;
+}
+
+static enum pt_mode mode(struct pt_interp *pi)
+{
+	enum pt_mode m;
+
+	urcu_bp_read_lock();
+	m = rcu_dereference(pi->cfg)->mode;
+	urcu_bp_read_unlock();
+	return m;
 }
 
 int pt_hook_install_thread(struct pt_interp *pi, PyThreadState *ts)
@@ -139,7 +186,7 @@ int pt_hook_install_thread(struct pt_interp *pi, PyThreadState *ts)
 	if (ts->c_profilefunc && !(pi->thread_hook && ts->c_profileobj == pi->thread_hook)) {
 		return -EBUSY;
 	}
-	t = pt_thread_new(pi->id, pi->code_index, pi->c_calls);
+	t = pt_thread_new(pi);
 	if (!t) {
 		pt_log_pyerr("cannot create a thread state object");
 		return -ENOMEM;
@@ -150,8 +197,9 @@ int pt_hook_install_thread(struct pt_interp *pi, PyThreadState *ts)
 		return -EIO;
 	}
 	/* Our own stale trace hook (from before the program took the profile slot) is replaced:
-	 * freeing its object closes the frames it still had open. */
-	if ((!ts->c_tracefunc || ts->c_tracefunc == trace_cb) &&
+	 * freeing its object closes the frames it still had open. Fast mode goes without: 3.8-3.11
+	 * call a trace function for every line too, which would cost more than the records. */
+	if (mode(pi) == PT_MODE_EVENTS && (!ts->c_tracefunc || ts->c_tracefunc == trace_cb) &&
 	    _PyEval_SetTrace(ts, trace_cb, (PyObject *)t) < 0) {
 		/* Only exception events are lost; the call stream is complete. */
 		pt_log_pyerr("cannot install the exception hook");
@@ -160,7 +208,7 @@ int pt_hook_install_thread(struct pt_interp *pi, PyThreadState *ts)
 	return 0;
 }
 
-static void uninstall_thread(struct pt_interp *pi, PyThreadState *ts)
+static void uninstall_thread(struct pt_interp *pi, PyThreadState *ts, bool emit)
 {
 	PyObject *obj = NULL;
 
@@ -171,7 +219,7 @@ static void uninstall_thread(struct pt_interp *pi, PyThreadState *ts)
 	}
 	if (obj) {
 		Py_INCREF(obj);
-		pt_thread_close((struct pt_thread *)obj);
+		pt_thread_close((struct pt_thread *)obj, emit);
 	}
 	if (ts->c_profilefunc == profile_cb ||
 	    (pi->thread_hook && ts->c_profileobj == pi->thread_hook)) {
@@ -216,8 +264,8 @@ static PyObject *thread_start(PyObject *self, PyObject *const *args, Py_ssize_t 
 	int what;
 
 	(void)self;
-	if (!pi) {
-		/* Detached before this thread ran: leave it untraced. */
+	if (!pi || !pi->active) {
+		/* Detached or stopped before this thread ran: leave it untraced. */
 		if (_PyEval_SetProfile(ts, NULL, NULL) < 0) {
 			PyErr_Clear();
 		}
@@ -240,7 +288,7 @@ static PyMethodDef thread_start_def = {
 	"libpytrace: starts tracing a thread started by threading.",
 };
 
-static int threading_hook_install(struct pt_interp *pi)
+static int threading_hook_install(struct pt_interp *pi, bool check_only)
 {
 	PyObject *threading, *prev = NULL, *res = NULL;
 	int err = -EIO;
@@ -254,8 +302,11 @@ static int threading_hook_install(struct pt_interp *pi)
 		goto out;
 	}
 	if (prev != Py_None) {
-		pt_warn("cannot attach: threading.setprofile() already holds a profile function");
 		err = -EBUSY;
+		goto out;
+	}
+	if (check_only) {
+		err = 0;
 		goto out;
 	}
 	pi->thread_hook = PyCFunction_New(&thread_start_def, NULL);
@@ -301,10 +352,9 @@ static void threading_hook_uninstall(struct pt_interp *pi)
 	Py_XDECREF(threading);
 }
 
-int pt_hook_install(struct pt_interp *pi)
+int pt_hook_attach(struct pt_interp *pi)
 {
 	PyThreadState *ts;
-	int err;
 
 	for (ts = PyInterpreterState_ThreadHead(pi->interp); ts; ts = PyThreadState_Next(ts)) {
 		if (ts->c_profilefunc && ts->c_profilefunc != profile_cb) {
@@ -313,30 +363,75 @@ int pt_hook_install(struct pt_interp *pi)
 			return -EBUSY;
 		}
 	}
-	err = threading_hook_install(pi);
-	if (err) {
+	if (threading_hook_install(pi, true) == -EBUSY) {
+		pt_warn("cannot attach: threading.setprofile() already holds a profile function");
+		return -EBUSY;
+	}
+	return 0;
+}
+
+void pt_hook_detach(struct pt_interp *pi)
+{
+	(void)pi;
+}
+
+int pt_hook_start(struct pt_interp *pi)
+{
+	PyThreadState *ts;
+	int err;
+
+	err = threading_hook_install(pi, false);
+	if (err == -EBUSY) {
+		pt_warn("threading.setprofile() holds a profile function of the program: threads "
+			"started from now on are not traced");
+	} else if (err) {
 		return err;
 	}
 	for (ts = PyInterpreterState_ThreadHead(pi->interp); ts; ts = PyThreadState_Next(ts)) {
+		if (pt_watch_owns(ts)) {
+			continue;
+		}
 		err = pt_hook_install_thread(pi, ts);
+		if (err == -EBUSY) {
+			/* The program profiles this thread itself (since attach): it keeps it. */
+			pt_debug("thread %lu has a profile function of its own: not traced",
+				 ts->thread_id);
+			continue;
+		}
 		if (err) {
-			pt_hook_uninstall(pi);
+			pt_hook_stop(pi, false);
 			return err;
 		}
 	}
 	return 0;
 }
 
-void pt_hook_uninstall(struct pt_interp *pi)
+void pt_hook_stop(struct pt_interp *pi, bool emit)
 {
 	PyThreadState *ts;
 
 	/* The calling thread first: the Python code run below to unhook threading is ours, not the
 	 * program's. Other threads only after it, because calling into threading may hand the
 	 * GIL to a thread that must still find its hook to remove. */
-	uninstall_thread(pi, PyThreadState_Get());
+	uninstall_thread(pi, PyThreadState_Get(), emit);
 	threading_hook_uninstall(pi);
+	Py_CLEAR(pi->thread_hook);
 	for (ts = PyInterpreterState_ThreadHead(pi->interp); ts; ts = PyThreadState_Next(ts)) {
-		uninstall_thread(pi, ts);
+		uninstall_thread(pi, ts, emit);
 	}
+}
+
+void pt_hook_foreach_thread(struct pt_interp *pi, void (*fn)(struct pt_thread *t))
+{
+	for (PyThreadState *ts = PyInterpreterState_ThreadHead(pi->interp); ts;
+	     ts = PyThreadState_Next(ts)) {
+		if (ts->c_profilefunc == profile_cb) {
+			fn((struct pt_thread *)ts->c_profileobj);
+		}
+	}
+}
+
+void pt_hook_config_changed(struct pt_interp *pi)
+{
+	(void)pi;
 }

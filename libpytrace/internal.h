@@ -9,17 +9,11 @@
 #ifndef PYTRACE_INTERNAL_H
 #define PYTRACE_INTERNAL_H
 
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <frameobject.h>
+#include "compat.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
-#error "This libpytrace builds against CPython 3.11 only (the hook interface is in hook.h)."
-#endif
 
 /* ---- log.c ---- */
 
@@ -39,6 +33,57 @@ void pt_log(enum pt_log_level level, const char *fmt, ...) __attribute__((format
 /* Logs and clears the pending Python error, if any, as the reason of @p what. */
 void pt_log_pyerr(const char *what);
 
+/* ---- config.c: what to record (filters, depth, C calls, mode) ---- */
+
+enum pt_mode {
+	PT_MODE_EVENTS = 0, /* self-describing events (function__entry, ...) */
+	PT_MODE_FAST = 1,   /* compact records in batches (python:records, python:code) */
+};
+
+struct pt_glob;
+
+/*
+ * One immutable configuration of an attached interpreter. Published with rcu_assign_pointer()
+ * in struct pt_interp; replaced as a whole, freed after a grace period. The hot path does not
+ * even take the read lock: each thread keeps a copy of the scalar fields, refreshed when the
+ * global generation pt_config_gen changes, and each code object caches its filter verdict with
+ * the generation it was computed for.
+ */
+struct pt_config {
+	unsigned int gen;
+	enum pt_mode mode;
+	bool c_calls;
+	unsigned int max_depth; /* 0: unlimited */
+	struct pt_glob *include; /* NULL: every module */
+	struct pt_glob *exclude;
+	char *include_spec;	 /* as given, for messages */
+	char *exclude_spec;
+};
+
+/* Bumped by every configuration change of any interpreter (relaxed atomic). */
+extern unsigned int pt_config_gen;
+
+/* Builds a configuration from attach options (sz already checked) and the PYTRACE_* environment
+ * variables, which override them when set (@env). -EINVAL (logged, naming the bad part). */
+struct pytrace_attach_opts;
+int pt_config_new(const struct pytrace_attach_opts *opts, bool env, struct pt_config **out);
+void pt_config_free(struct pt_config *cfg);
+
+/* Parses a comma-separated list of module globs; NULL for an empty list. -EINVAL (logged) on a
+ * bad pattern. @what names the option in messages. */
+int pt_glob_parse(const char *spec, const char *what, struct pt_glob **out);
+void pt_glob_free(struct pt_glob *g);
+/* Whether @module (a dotted name) matches one of the patterns. */
+bool pt_glob_match(const struct pt_glob *g, const char *module);
+
+/* The scalar settings, as the environment spells them. -EINVAL (logged, naming @what). */
+int pt_parse_mode(const char *s, const char *what, enum pt_mode *out);
+int pt_parse_bool(const char *s, const char *what, bool *out);
+int pt_parse_depth(const char *s, const char *what, unsigned int *out);
+
+/* Whether code of @module is recorded under @cfg. */
+bool pt_config_traces(const struct pt_config *cfg, const char *module);
+
 /* ---- names.c: what an event says about a code object, C function or exception type ---- */
 
 /* Cached once per code object (in its co_extra slot), freed with it. Strings are UTF-8, with
@@ -52,6 +97,15 @@ struct pt_code {
 	const char *module;
 	int firstlineno;
 	bool is_gen; /* generator, coroutine or async generator: may yield and resume */
+	/* the filter's verdict on `module`, valid while filter_gen == pt_config_gen */
+	bool traced;
+	unsigned int filter_gen;
+	/* fast mode: the id of this code's definition, and the session generation in which that
+	 * definition was last emitted */
+	uint32_t fast_id;
+	unsigned int def_gen;
+	unsigned int refs; /* fast-mode records holding this block (GIL) */
+	bool dead;	   /* the code object is gone; freed when refs drops to 0 */
 	char strings[];
 };
 
@@ -59,12 +113,16 @@ struct pt_code {
  * dict so that attach/detach cycles do not exhaust CPython's 255 indices); -1 on error. */
 Py_ssize_t pt_code_index(void);
 
-/* The cached description of @p code, created on first use from @p frame (for the module name).
- * NULL only when memory runs out; never leaves a Python error set. */
-const struct pt_code *pt_code_get(PyCodeObject *code, PyFrameObject *frame, Py_ssize_t index);
+/* The cached description of @p code, created on first use with @p globals (for the module
+ * name; may be NULL). NULL only when memory runs out; never leaves a Python error set. */
+const struct pt_code *pt_code_get(PyCodeObject *code, PyObject *globals, Py_ssize_t index);
 
-/* The `__name__` of @frame's globals (borrowed; NULL if none). */
-PyObject *pt_frame_module(PyFrameObject *frame);
+/* Fast-mode references to a pt_code, which outlive its code object until released. */
+void pt_code_ref(const struct pt_code *pc);
+void pt_code_unref(const struct pt_code *pc);
+
+/* The `__name__` of @p globals (borrowed; NULL if none). */
+PyObject *pt_globals_module(PyObject *globals);
 
 /* UTF-8 of a module name object for an event: never NULL. */
 const char *pt_module_utf8(PyObject *name);
@@ -91,71 +149,164 @@ enum pt_return_kind {
 	PT_RETURN_DETACH = 3,
 };
 
-/* One open frame. @key identifies it (the PyFrameObject of a Python frame, the callable of a C
- * call) and is only compared, never dereferenced. */
+/*
+ * Frame keys. The legacy hooks see a PyFrameObject per frame, which is the key. sys.monitoring
+ * passes only the code object: there every Python frame event is exact (each PY_START has its
+ * PY_RETURN, PY_YIELD or PY_UNWIND), so the innermost open frame running that code is the one
+ * that returns, and the code object is the key.
+ */
+#if PT_MONITORING
+#define PT_FRAME_KEY(frame, code) ((const void *)(code))
+#else
+#define PT_FRAME_KEY(frame, code) ((const void *)(frame))
+#endif
+
+/* A Python frame as the hot path sees it. */
+struct pt_pyframe {
+	const void *key;
+	PyCodeObject *code;   /* borrowed */
+	PyObject *globals;    /* borrowed; NULL if unknown */
+	PyFrameObject *frame; /* legacy hooks: for the line number; NULL with sys.monitoring */
+	int offset;	      /* sys.monitoring: the instruction offset, for the line number */
+};
+
+/* The line the frame is at (computed only when an event needs it). */
+int pt_pyframe_line(const struct pt_pyframe *f);
+
+/* One open frame. @key identifies it (see PT_FRAME_KEY; the callable of a C call) and is only
+ * compared, never dereferenced. */
 struct pt_frame {
 	const void *key;
 	PyCodeObject *code;	   /* strong reference; NULL for a C call */
 	const struct pt_code *info; /* Python frame */
-	const char *cname;	   /* C call: owned by the thread's name cache */
+	const struct pt_cname *cname; /* C call: owned by the thread's name cache */
 	PyObject *module;	   /* strong; set when this frame's globals name another module
 				    * than the one cached with its code object (shared code) */
+	bool emit;		   /* recorded: passes the filters and the depth limit */
 };
 
-struct pt_cname;
+/* The name of a C function, cached per thread (see thread.c). */
+struct pt_cname {
+	const void *ml;
+	const void *owner;
+	uint32_t fast_id; /* fast mode: id of its definition, and the session generation in */
+	unsigned int def_gen; /* which that definition was last emitted */
+	char name[];
+};
 
-/* The Python object installed as profile (and trace) argument of one thread state. */
+struct pt_fastbuf;
+struct pt_interp;
+
+/* The Python object installed as profile (and trace) argument of one thread state (3.8-3.11),
+ * or kept in the thread state's dict (3.12+). */
 struct pt_thread {
 	PyObject_HEAD
+	struct pt_interp *pi; /* valid while the thread's hooks are installed */
 	int32_t tid;	    /* kernel thread id, known from the thread's first event */
 	int64_t interp_id;
 	Py_ssize_t code_index;
+	/* copy of the interpreter's configuration, refreshed when pt_config_gen changes */
+	unsigned int cfg_gen;
+	enum pt_mode mode;
 	bool c_calls;
+	unsigned int max_depth;
 	bool synced;	/* the frames running at attach have been pushed */
 	bool recording; /* the python events were enabled at the last event */
-	unsigned int fork_gen; /* fork generation the stack was last restated in */
+	unsigned int session_gen; /* pt_session_gen the stack was last restated in */
+	unsigned int fork_gen;	  /* fork generation the stack was last restated in */
 	size_t depth;
+	size_t emitted; /* frames on the stack with emit set */
 	size_t cap;
 	struct pt_frame *stack;
 	struct pt_cname **cnames; /* open-addressing table of C function names */
 	size_t cnames_cap;
 	size_t cnames_len;
+	struct pt_fastbuf *fast; /* fast mode's record buffer, NULL until used */
 };
 
 /* Creates the object to install on a thread state of the current interpreter. */
-struct pt_thread *pt_thread_new(int64_t interp_id, Py_ssize_t code_index, bool c_calls);
+struct pt_thread *pt_thread_new(struct pt_interp *pi);
 
-/* The hot path, called by the hook backends. @frame is the frame the event happens in. */
-void pt_thread_py_entry(struct pt_thread *t, PyFrameObject *frame, PyCodeObject *code,
-			enum pt_entry_kind kind);
-void pt_thread_py_return(struct pt_thread *t, PyFrameObject *frame, enum pt_return_kind kind);
-void pt_thread_c_entry(struct pt_thread *t, PyFrameObject *caller, PyObject *func);
-void pt_thread_c_return(struct pt_thread *t, PyFrameObject *caller, PyObject *func, bool unwind);
-void pt_thread_exception(struct pt_thread *t, PyFrameObject *frame, PyObject *type);
+/* The hot path, called by the hook backends. */
+void pt_thread_py_entry(struct pt_thread *t, const struct pt_pyframe *f, enum pt_entry_kind kind);
+void pt_thread_py_return(struct pt_thread *t, const struct pt_pyframe *f, enum pt_return_kind kind);
+void pt_thread_c_entry(struct pt_thread *t, PyObject *func);
+void pt_thread_c_return(struct pt_thread *t, PyObject *func, bool unwind);
+void pt_thread_exception(struct pt_thread *t, const struct pt_pyframe *f, PyObject *type);
+
+/* Whether code of @f is recorded at all (filters only, not depth): sys.monitoring disables the
+ * events of code that is not. */
+bool pt_thread_traces(struct pt_thread *t, const struct pt_pyframe *f);
 
 /* Pushes the frames running on this thread (@frame and its callers) if not done yet. */
 void pt_thread_sync(struct pt_thread *t, PyFrameObject *frame);
 
-/* Emits a `detach` return for every open frame, innermost first, and empties the stack. */
-void pt_thread_close(struct pt_thread *t);
+/* Emits a `detach` return for every open frame, innermost first (if @emit and events are
+ * enabled), flushes fast-mode records and empties the stack. */
+void pt_thread_close(struct pt_thread *t, bool emit);
+
+/* Hands this thread's buffered fast-mode records to LTTng. */
+void pt_thread_flush(struct pt_thread *t);
 
 /* The kernel id of the calling thread (cached; reset in a fork child). */
 int32_t pt_gettid(void);
 
-/* ---- hook-legacy.c: the CPython 3.8-3.11 profile/trace hook backend ---- */
+/* ---- fast.c: fast mode's records and definitions ---- */
 
-struct pt_interp;
+/* Appends one record; flushes the buffer when full. The emitting side of thread.c. */
+void pt_fast_entry(struct pt_thread *t, const struct pt_frame *f, enum pt_entry_kind kind);
+void pt_fast_return(struct pt_thread *t, const struct pt_frame *f, enum pt_return_kind kind);
+void pt_fast_flush(struct pt_thread *t);
+void pt_fast_free(struct pt_thread *t);
+/* Flushes the buffer if its oldest record is older than the hand-over delay (watcher). */
+void pt_fast_flush_stale(struct pt_thread *t);
 
-/* Installs the hooks on one thread state of the attached interpreter @pi (GIL held).
+/* ---- session.c: is anybody recording? ---- */
+
+/* Whether some session enables one of the `python` events (cheap: reads tracepoint states). */
+bool pt_session_wanted(void);
+
+/* Bumped when a session starts recording `python` events in this process (relaxed atomic):
+ * open frames are restated and fast-mode definitions emitted again. */
+extern unsigned int pt_session_gen;
+
+/* Checks whether the set of sessions recording changed since the last call; bumps
+ * pt_session_gen if a new one appeared. Cheap (a few loads under LTTng's RCU read lock). */
+void pt_session_check(void);
+
+/* ---- watch.c: the thread that installs the hooks while somebody records ---- */
+
+/* Starts the watcher (once per process; again in a fork child). 0 or -errno. */
+int pt_watch_start(void);
+
+/* Whether @ts is the watcher's own (temporary) thread state. */
+bool pt_watch_owns(PyThreadState *ts);
+
+/* ---- hook-legacy.c (3.8-3.11) or hook-monitor.c (3.12+): the backend ---- */
+
+/* At attach: reserves what the backend needs (3.12+: a sys.monitoring tool id) and checks that
+ * it can install later. 0, -EBUSY (logged), -ENOMEM, -EIO. GIL held. */
+int pt_hook_attach(struct pt_interp *pi);
+
+/* Releases what pt_hook_attach() reserved; the hooks are stopped. */
+void pt_hook_detach(struct pt_interp *pi);
+
+/* Installs the hooks on every thread of @pi's interpreter (a session wants events). On error
+ * everything done is undone. GIL held, any thread of the interpreter. */
+int pt_hook_start(struct pt_interp *pi);
+
+/* Removes every hook of @pi's interpreter; open frames get `detach` returns if @emit. */
+void pt_hook_stop(struct pt_interp *pi, bool emit);
+
+/* Installs the hooks on one thread state (3.8-3.11; nothing to do on 3.12+).
  * 0, -EBUSY (another profile function), -ENOMEM or -EIO. */
 int pt_hook_install_thread(struct pt_interp *pi, PyThreadState *tstate);
 
-/* Installs on every thread state of @pi's interpreter and arranges for threads started later by
- * `threading`. On error everything done is undone. */
-int pt_hook_install(struct pt_interp *pi);
+/* Calls @fn on the struct pt_thread of every thread of @pi that has one (GIL held). */
+void pt_hook_foreach_thread(struct pt_interp *pi, void (*fn)(struct pt_thread *t));
 
-/* Closes open frames and removes every hook of @pi's interpreter. */
-void pt_hook_uninstall(struct pt_interp *pi);
+/* The configuration changed: 3.12+ re-enables the events it had disabled for filtered code. */
+void pt_hook_config_changed(struct pt_interp *pi);
 
 /* ---- api.c: attached interpreters ---- */
 
@@ -163,13 +314,33 @@ struct pt_interp {
 	PyInterpreterState *interp;
 	int64_t id;
 	Py_ssize_t code_index;
-	bool c_calls;
-	PyObject *thread_hook;	    /* our callable given to threading.setprofile() */
-	PyObject *prev_thread_hook; /* what threading.setprofile() held before attach */
+	struct pt_config *cfg;	 /* RCU-protected */
+	unsigned int refs;	 /* the attached marker and each struct pt_thread (GIL) */
+	bool active;		 /* hooks installed (written with the GIL, read by the watcher) */
+	bool start_failed;	 /* the last start failed: not retried until stopped */
+	bool closing;		 /* detach or finalization began: the watcher keeps off (lock) */
+	unsigned int busy;	 /* the watcher is working on it (lock) */
+	PyObject *exit_hook;	 /* our atexit callback */
+	PyObject *thread_hook;	 /* 3.8-3.11: our callable given to threading.setprofile() */
+	int tool_id;		 /* 3.12+: our sys.monitoring tool id */
 	struct pt_interp *next;
 };
 
 /* The attached interpreter @interp, or NULL. */
 struct pt_interp *pt_interp_find(PyInterpreterState *interp);
+
+/* References held by thread objects, so that a late event of a thread never finds its
+ * interpreter's configuration freed (GIL held). */
+void pt_interp_ref(struct pt_interp *pi);
+void pt_interp_unref(struct pt_interp *pi);
+
+/* For the watcher: marks busy, and returns in @out (at most @max), every attached interpreter
+ * whose hooks are not in the wanted state (@want), or, with @flush, whose fast-mode buffers
+ * may need a flush. Each must be given back with pt_interp_release(). */
+size_t pt_interp_grab(struct pt_interp **out, size_t max, bool want, bool flush);
+void pt_interp_release(struct pt_interp *pi);
+
+/* Makes @pi's hooks match @want (start or stop them). GIL of @pi held. */
+void pt_interp_apply(struct pt_interp *pi, bool want);
 
 #endif /* PYTRACE_INTERNAL_H */

@@ -23,17 +23,43 @@
 static pthread_mutex_t codes_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pt_code codes = { .prev = &codes, .next = &codes };
 static bool codes_atexit;
+static PyObject *name_key; /* "__name__" */
 
-static void code_free(void *p)
+static void code_release(struct pt_code *pc)
 {
-	struct pt_code *pc = p;
-
 	pthread_mutex_lock(&codes_lock);
 	pc->prev->next = pc->next;
 	pc->next->prev = pc->prev;
 	pthread_mutex_unlock(&codes_lock);
 	Py_XDECREF(pc->module_obj);
 	PyMem_RawFree(pc);
+}
+
+/* The code object is being freed (GIL held). Fast-mode records still buffered may name it: then
+ * the block lives on until the last of them is flushed. */
+static void code_free(void *p)
+{
+	struct pt_code *pc = p;
+
+	if (pc->refs) {
+		pc->dead = true;
+		return;
+	}
+	code_release(pc);
+}
+
+void pt_code_ref(const struct pt_code *pc)
+{
+	((struct pt_code *)pc)->refs++;
+}
+
+void pt_code_unref(const struct pt_code *pc)
+{
+	struct pt_code *c = (struct pt_code *)pc;
+
+	if (--c->refs == 0 && c->dead) {
+		code_release(c);
+	}
 }
 
 /* After finalization: the runtime is gone, so module_obj is not released. */
@@ -48,6 +74,7 @@ static void codes_fini(void)
 	}
 	codes.prev = &codes;
 	codes_atexit = false;
+	name_key = NULL;
 	pthread_mutex_unlock(&codes_lock);
 }
 
@@ -82,7 +109,7 @@ Py_ssize_t pt_code_index(void)
 	if (val) {
 		return PyLong_AsSsize_t(val);
 	}
-	index = _PyEval_RequestCodeExtraIndex(code_free);
+	index = pt_code_extra_index(code_free);
 	if (index < 0) {
 		pt_log_pyerr("cannot get a code extra index");
 		return -1;
@@ -129,29 +156,24 @@ static size_t put(char **p, PyObject *bytes, const char *fallback)
 	return len + 1;
 }
 
-PyObject *pt_frame_module(PyFrameObject *frame)
+PyObject *pt_globals_module(PyObject *globals)
 {
-	static PyObject *key;
-	PyObject *globals, *name = NULL;
+	PyObject *name = NULL;
 
-	if (!key) {
-		key = PyUnicode_InternFromString("__name__");
-		if (!key) {
+	if (!name_key) {
+		/* Interned, hence shared by every interpreter of the runtime; dropped by
+		 * codes_fini() with the runtime. */
+		name_key = PyUnicode_InternFromString("__name__");
+		if (!name_key) {
 			PyErr_Clear();
 			return NULL;
 		}
 	}
-	globals = PyFrame_GetGlobals(frame);
-	if (!globals) {
+	if (globals && PyDict_Check(globals)) {
+		/* Borrowed from the frame's globals, which the running frame keeps alive. */
+		name = PyDict_GetItemWithError(globals, name_key);
 		PyErr_Clear();
-		return NULL;
 	}
-	if (PyDict_Check(globals)) {
-		name = PyDict_GetItemWithError(globals, key);
-	}
-	/* Borrowed from the frame's globals, which the running frame keeps alive. */
-	Py_DECREF(globals);
-	PyErr_Clear();
 	return name;
 }
 
@@ -168,9 +190,9 @@ const char *pt_module_utf8(PyObject *name)
 	return s ? s : "?";
 }
 
-static struct pt_code *code_build(PyCodeObject *code, PyFrameObject *frame)
+static struct pt_code *code_build(PyCodeObject *code, PyObject *globals)
 {
-	PyObject *mod = frame ? pt_frame_module(frame) : NULL;
+	PyObject *mod = pt_globals_module(globals);
 	PyObject *s[4] = {
 		utf8_bytes(code->co_filename),
 		utf8_bytes(code->co_name),
@@ -189,6 +211,7 @@ static struct pt_code *code_build(PyCodeObject *code, PyFrameObject *frame)
 	if (pc) {
 		const char **dst[4] = { &pc->filename, &pc->name, &pc->qualname, &pc->module };
 
+		memset(pc, 0, sizeof(*pc));
 		p = pc->strings;
 		for (int i = 0; i < 4; i++) {
 			*dst[i] = p;
@@ -204,18 +227,18 @@ static struct pt_code *code_build(PyCodeObject *code, PyFrameObject *frame)
 	return pc;
 }
 
-const struct pt_code *pt_code_get(PyCodeObject *code, PyFrameObject *frame, Py_ssize_t index)
+const struct pt_code *pt_code_get(PyCodeObject *code, PyObject *globals, Py_ssize_t index)
 {
-	PyObject *type, *value, *tb;
+	struct pt_exc exc;
 	void *extra = NULL;
 	struct pt_code *pc;
 
-	if (_PyCode_GetExtra((PyObject *)code, index, &extra) == 0 && extra) {
+	if (pt_code_get_extra((PyObject *)code, index, &extra) == 0 && extra) {
 		return extra;
 	}
-	PyErr_Fetch(&type, &value, &tb);
-	pc = code_build(code, frame);
-	if (pc && _PyCode_SetExtra((PyObject *)code, index, pc) < 0) {
+	exc = pt_exc_save();
+	pc = code_build(code, globals);
+	if (pc && pt_code_set_extra((PyObject *)code, index, pc) < 0) {
 		PyMem_RawFree(pc);
 		pc = NULL;
 	}
@@ -223,7 +246,7 @@ const struct pt_code *pt_code_get(PyCodeObject *code, PyFrameObject *frame, Py_s
 		codes_add(pc);
 	}
 	PyErr_Clear();
-	PyErr_Restore(type, value, tb);
+	pt_exc_restore(exc);
 	return pc;
 }
 

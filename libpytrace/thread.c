@@ -22,15 +22,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <urcu/urcu-bp.h>
+
 #include "tp/python-tp.h"
 
 #define CNAME_MAX 256
-
-struct pt_cname {
-	const void *ml;
-	const void *owner;
-	char name[];
-};
 
 static __thread int32_t cached_tid;
 static unsigned int fork_gen; /* bumped in every fork child */
@@ -55,6 +51,54 @@ int32_t pt_gettid(void)
 	return cached_tid;
 }
 
+/* ---- configuration ---- */
+
+/* Refreshes the thread's copy of its interpreter's configuration when any changed. */
+static inline void refresh_config(struct pt_thread *t)
+{
+	unsigned int gen = __atomic_load_n(&pt_config_gen, __ATOMIC_ACQUIRE);
+	const struct pt_config *cfg;
+
+	if (__builtin_expect(gen == t->cfg_gen, 1)) {
+		return;
+	}
+	urcu_bp_read_lock();
+	cfg = rcu_dereference(t->pi->cfg);
+	if (t->mode == PT_MODE_FAST && cfg->mode != PT_MODE_FAST) {
+		pt_fast_flush(t);
+	}
+	t->mode = cfg->mode;
+	t->c_calls = cfg->c_calls;
+	t->max_depth = cfg->max_depth;
+	urcu_bp_read_unlock();
+	t->cfg_gen = gen;
+}
+
+static bool module_traced(struct pt_thread *t, const char *module)
+{
+	bool traced;
+
+	urcu_bp_read_lock();
+	traced = pt_config_traces(rcu_dereference(t->pi->cfg), module);
+	urcu_bp_read_unlock();
+	return traced;
+}
+
+/* The filter's verdict on @info run in module @mod (NULL: the module cached with the code). */
+static inline bool code_traced(struct pt_thread *t, const struct pt_code *info, PyObject *mod)
+{
+	struct pt_code *c = (struct pt_code *)info;
+
+	if (__builtin_expect(mod != NULL, 0)) {
+		return module_traced(t, pt_module_utf8(mod));
+	}
+	if (__builtin_expect(c->filter_gen != t->cfg_gen, 0)) {
+		c->traced = module_traced(t, c->module);
+		c->filter_gen = t->cfg_gen;
+	}
+	return c->traced;
+}
+
 /* ---- events ---- */
 
 static inline const char *frame_module(const struct pt_frame *f)
@@ -62,50 +106,79 @@ static inline const char *frame_module(const struct pt_frame *f)
 	return f->module ? pt_module_utf8(f->module) : f->info->module;
 }
 
-static void emit_entry(struct pt_thread *t, const struct pt_frame *f, int kind, int32_t tid)
+static void emit_entry(struct pt_thread *t, const struct pt_frame *f, int kind)
 {
-	if (f->code) {
+	if (!f->emit) {
+		return;
+	}
+	if (t->mode == PT_MODE_FAST) {
+		pt_fast_entry(t, f, kind);
+	} else if (f->code) {
 		const struct pt_code *c = f->info;
 
 		lttng_ust_tracepoint(python, function__entry, c->filename, c->name, c->firstlineno,
-				     c->qualname, frame_module(f), kind, tid, t->interp_id);
+				     c->qualname, frame_module(f), kind, t->tid, t->interp_id);
 	} else {
-		lttng_ust_tracepoint(python, c_function__entry, f->cname, kind, tid, t->interp_id);
+		lttng_ust_tracepoint(python, c_function__entry, f->cname->name, kind, t->tid,
+				     t->interp_id);
 	}
 }
 
-static void emit_return(struct pt_thread *t, const struct pt_frame *f, PyFrameObject *frame,
-			int kind, int32_t tid)
+/* @pf: where the frame returns from, for the line number (NULL: unknown, 0). */
+static void emit_return(struct pt_thread *t, const struct pt_frame *f,
+			const struct pt_pyframe *pf, int kind)
 {
-	if (f->code) {
+	if (!f->emit) {
+		return;
+	}
+	if (t->mode == PT_MODE_FAST) {
+		pt_fast_return(t, f, kind);
+	} else if (f->code) {
 		const struct pt_code *c = f->info;
 
 		if (lttng_ust_tracepoint_enabled(python, function__return)) {
-			int line = frame ? PyFrame_GetLineNumber(frame) : 0;
+			int line = pf ? pt_pyframe_line(pf) : 0;
 
 			lttng_ust_do_tracepoint(python, function__return, c->filename, c->name, line,
-						c->qualname, frame_module(f), kind, tid, t->interp_id);
+						c->qualname, frame_module(f), kind, t->tid,
+						t->interp_id);
 		}
 	} else {
-		lttng_ust_tracepoint(python, c_function__return, f->cname, kind, tid, t->interp_id);
+		lttng_ust_tracepoint(python, c_function__return, f->cname->name, kind, t->tid,
+				     t->interp_id);
 	}
 }
 
-/* Restates the open frames as `active` entries when a consumer may have missed their entries. */
+static inline bool events_enabled(const struct pt_thread *t)
+{
+	if (t->mode == PT_MODE_FAST) {
+		return lttng_ust_tracepoint_enabled(python, records);
+	}
+	return lttng_ust_tracepoint_enabled(python, function__entry);
+}
+
+/* Restates the open frames as `active` entries when a consumer may have missed their entries:
+ * the events became enabled, a new session started, or this is a new fork child. */
 static inline void check_recording(struct pt_thread *t)
 {
-	bool on = lttng_ust_tracepoint_enabled(python, function__entry);
-	unsigned int gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	bool on;
+	unsigned int fgen, sgen;
 
-	if (__builtin_expect(on == t->recording && gen == t->fork_gen, 1)) {
+	refresh_config(t);
+	on = events_enabled(t);
+	fgen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	sgen = __atomic_load_n(&pt_session_gen, __ATOMIC_RELAXED);
+	if (__builtin_expect(on == t->recording && fgen == t->fork_gen && sgen == t->session_gen,
+			     1)) {
 		return;
 	}
 	t->recording = on;
-	t->fork_gen = gen;
+	t->fork_gen = fgen;
+	t->session_gen = sgen;
 	t->tid = pt_gettid();
 	if (on) {
 		for (size_t i = 0; i < t->depth; i++) {
-			emit_entry(t, &t->stack[i], PT_ENTRY_ACTIVE, t->tid);
+			emit_entry(t, &t->stack[i], PT_ENTRY_ACTIVE);
 		}
 	}
 }
@@ -125,16 +198,18 @@ static bool push(struct pt_thread *t, const struct pt_frame *f)
 		t->cap = cap;
 	}
 	t->stack[t->depth++] = *f;
+	t->emitted += f->emit;
 	return true;
 }
 
 /* Pops the top frame, emitting its return when @emit. */
-static void pop(struct pt_thread *t, PyFrameObject *frame, int kind, int32_t tid, bool emit)
+static void pop(struct pt_thread *t, const struct pt_pyframe *pf, int kind, bool emit)
 {
 	struct pt_frame *f = &t->stack[--t->depth];
 
+	t->emitted -= f->emit;
 	if (emit) {
-		emit_return(t, f, frame, kind, tid);
+		emit_return(t, f, pf, kind);
 	}
 	Py_XDECREF(f->module);
 	Py_XDECREF(f->code);
@@ -151,28 +226,46 @@ static size_t find(const struct pt_thread *t, const void *key)
 	return i;
 }
 
-static bool push_py(struct pt_thread *t, PyFrameObject *frame, PyCodeObject *code)
+/* Whether a frame pushed now is within the depth limit. */
+static inline bool depth_ok(const struct pt_thread *t)
 {
-	struct pt_frame f = { .key = frame, .code = code };
+	return !t->max_depth || t->emitted < t->max_depth;
+}
 
+static bool push_py(struct pt_thread *t, const struct pt_pyframe *pf)
+{
+	struct pt_frame f = { .key = pf->key, .code = pf->code };
 	PyObject *mod;
 
-	f.info = pt_code_get(code, frame, t->code_index);
+	f.info = pt_code_get(pf->code, pf->globals, t->code_index);
 	if (!f.info) {
 		return false;
 	}
 	/* The module is the frame's: one code object may run in several namespaces (exec). */
-	mod = pt_frame_module(frame);
+	mod = pf->globals ? pt_globals_module(pf->globals) : f.info->module_obj;
 	if (mod != f.info->module_obj) {
 		f.module = Py_XNewRef(mod ? mod : Py_None);
 	}
-	Py_INCREF(code);
+	f.emit = code_traced(t, f.info, f.module) && depth_ok(t);
+	Py_INCREF(pf->code);
 	if (!push(t, &f)) {
 		Py_XDECREF(f.module);
-		Py_DECREF(code);
+		Py_DECREF(pf->code);
 		return false;
 	}
 	return true;
+}
+
+bool pt_thread_traces(struct pt_thread *t, const struct pt_pyframe *pf)
+{
+	const struct pt_code *info;
+
+	refresh_config(t);
+	info = pt_code_get(pf->code, pf->globals, t->code_index);
+	if (!info) {
+		return true;
+	}
+	return code_traced(t, info, NULL);
 }
 
 void pt_thread_sync(struct pt_thread *t, PyFrameObject *frame)
@@ -182,6 +275,7 @@ void pt_thread_sync(struct pt_thread *t, PyFrameObject *frame)
 
 	t->synced = true;
 	t->tid = pt_gettid();
+	refresh_config(t);
 	Py_XINCREF(frame);
 	while (frame) {
 		if (n == cap) {
@@ -202,56 +296,60 @@ void pt_thread_sync(struct pt_thread *t, PyFrameObject *frame)
 	t->recording = false;
 	for (size_t i = n; i-- > 0;) {
 		PyCodeObject *code = PyFrame_GetCode(chain[i]);
+		struct pt_pyframe pf = {
+			.key = PT_FRAME_KEY(chain[i], code),
+			.code = code,
+			.globals = pt_frame_globals(chain[i]),
+			.frame = chain[i],
+		};
 
-		push_py(t, chain[i], code);
+		push_py(t, &pf);
 		Py_DECREF(code);
 		Py_DECREF(chain[i]);
 	}
 	PyMem_RawFree(chain);
 }
 
-void pt_thread_close(struct pt_thread *t)
+void pt_thread_close(struct pt_thread *t, bool emit)
 {
-	bool on = lttng_ust_tracepoint_enabled(python, function__entry) && t->recording;
+	bool on = emit && t->recording && events_enabled(t);
 
 	while (t->depth > 0) {
-		pop(t, NULL, PT_RETURN_DETACH, t->tid, on);
+		pop(t, NULL, PT_RETURN_DETACH, on);
 	}
+	pt_fast_flush(t);
+	t->synced = false;
+}
+
+void pt_thread_flush(struct pt_thread *t)
+{
+	pt_fast_flush(t);
 }
 
 /* ---- the hot path ---- */
 
-void pt_thread_py_entry(struct pt_thread *t, PyFrameObject *frame, PyCodeObject *code,
-			enum pt_entry_kind kind)
+void pt_thread_py_entry(struct pt_thread *t, const struct pt_pyframe *pf, enum pt_entry_kind kind)
 {
-	if (__builtin_expect(!t->synced, 0)) {
-		PyFrameObject *back = PyFrame_GetBack(frame);
-
-		pt_thread_sync(t, back);
-		Py_XDECREF(back);
-	}
 	check_recording(t);
-	if (push_py(t, frame, code) && t->recording) {
-		emit_entry(t, &t->stack[t->depth - 1], kind, t->tid);
+	if (push_py(t, pf) && t->recording) {
+		emit_entry(t, &t->stack[t->depth - 1], kind);
 	}
 }
 
-void pt_thread_py_return(struct pt_thread *t, PyFrameObject *frame, enum pt_return_kind kind)
+void pt_thread_py_return(struct pt_thread *t, const struct pt_pyframe *pf,
+			 enum pt_return_kind kind)
 {
 	size_t i;
 
-	if (__builtin_expect(!t->synced, 0)) {
-		pt_thread_sync(t, frame);
-	}
 	check_recording(t);
-	i = find(t, frame);
+	i = find(t, pf->key);
 	if (!i) {
 		return;
 	}
 	while (t->depth > i) {
-		pop(t, NULL, PT_RETURN_DETACH, t->tid, t->recording);
+		pop(t, NULL, PT_RETURN_DETACH, t->recording);
 	}
-	pop(t, frame, kind, t->tid, t->recording);
+	pop(t, pf, kind, t->recording);
 }
 
 /* The slot of (@ml, @owner) in @tab: its entry, or the empty slot where it belongs. */
@@ -265,7 +363,7 @@ static size_t cname_slot(struct pt_cname **tab, size_t cap, const void *ml, cons
 	return h;
 }
 
-static const char *cname_get(struct pt_thread *t, PyObject *func)
+static const struct pt_cname *cname_get(struct pt_thread *t, PyObject *func)
 {
 	const void *ml = func, *owner = Py_TYPE(func);
 	char buf[CNAME_MAX];
@@ -286,7 +384,7 @@ static const char *cname_get(struct pt_thread *t, PyObject *func)
 	if (t->cnames_cap) {
 		e = t->cnames[cname_slot(t->cnames, t->cnames_cap, ml, owner)];
 		if (e) {
-			return e->name;
+			return e;
 		}
 	}
 	if (2 * (t->cnames_len + 1) > t->cnames_cap) {
@@ -313,73 +411,87 @@ static const char *cname_get(struct pt_thread *t, PyObject *func)
 	}
 	e->ml = ml;
 	e->owner = owner;
+	e->fast_id = 0;
+	e->def_gen = 0;
 	memcpy(e->name, buf, len + 1);
 	t->cnames[cname_slot(t->cnames, t->cnames_cap, ml, owner)] = e;
 	t->cnames_len++;
-	return e->name;
+	return e;
 }
 
-void pt_thread_c_entry(struct pt_thread *t, PyFrameObject *caller, PyObject *func)
+void pt_thread_c_entry(struct pt_thread *t, PyObject *func)
 {
 	struct pt_frame f = { .key = func };
 
-	if (__builtin_expect(!t->synced, 0)) {
-		pt_thread_sync(t, caller);
-	}
 	check_recording(t);
+	if (!t->c_calls) {
+		return;
+	}
 	f.cname = cname_get(t, func);
+	/* A C call is recorded when its caller is (or it is called from outside any frame). */
+	f.emit = (!t->depth || t->stack[t->depth - 1].emit) && depth_ok(t);
 	if (f.cname && push(t, &f) && t->recording) {
-		emit_entry(t, &f, PT_ENTRY_CALL, t->tid);
+		emit_entry(t, &f, PT_ENTRY_CALL);
 	}
 }
 
-void pt_thread_c_return(struct pt_thread *t, PyFrameObject *caller, PyObject *func, bool unwind)
+void pt_thread_c_return(struct pt_thread *t, PyObject *func, bool unwind)
 {
 	size_t i;
 
-	if (__builtin_expect(!t->synced, 0)) {
-		pt_thread_sync(t, caller);
-	}
 	check_recording(t);
 	i = find(t, func);
 	if (!i || t->stack[i - 1].code) {
 		return;
 	}
 	while (t->depth > i) {
-		pop(t, NULL, PT_RETURN_DETACH, t->tid, t->recording);
+		pop(t, NULL, PT_RETURN_DETACH, t->recording);
 	}
-	pop(t, NULL, unwind ? PT_RETURN_UNWIND : PT_RETURN_RETURN, t->tid, t->recording);
+	pop(t, NULL, unwind ? PT_RETURN_UNWIND : PT_RETURN_RETURN, t->recording);
 }
 
-void pt_thread_exception(struct pt_thread *t, PyFrameObject *frame, PyObject *type)
+void pt_thread_exception(struct pt_thread *t, const struct pt_pyframe *pf, PyObject *type)
 {
 	char name[CNAME_MAX];
-	PyCodeObject *code;
 	const struct pt_code *c;
+	PyObject *mod;
+	bool emit;
 
-	if (__builtin_expect(!t->synced, 0)) {
-		pt_thread_sync(t, frame);
-	}
 	check_recording(t);
 	if (!lttng_ust_tracepoint_enabled(python, exception)) {
 		return;
 	}
-	code = PyFrame_GetCode(frame);
-	c = pt_code_get(code, frame, t->code_index);
-	if (c) {
-		if (type && PyType_Check(type)) {
-			pt_type_name((PyTypeObject *)type, name, sizeof(name));
-		} else {
-			strcpy(name, "?");
-		}
-		PyObject *mod = pt_frame_module(frame);
-
-		lttng_ust_do_tracepoint(python, exception, name, c->filename, c->name,
-					PyFrame_GetLineNumber(frame), c->qualname,
-					mod == c->module_obj ? c->module : pt_module_utf8(mod), t->tid,
-					t->interp_id);
+	c = pt_code_get(pf->code, pf->globals, t->code_index);
+	if (!c) {
+		return;
 	}
-	Py_DECREF(code);
+	mod = pf->globals ? pt_globals_module(pf->globals) : c->module_obj;
+	if (t->depth && t->stack[t->depth - 1].key == pf->key) {
+		emit = t->stack[t->depth - 1].emit;
+	} else {
+		emit = code_traced(t, c, mod != c->module_obj ? mod : NULL);
+	}
+	if (!emit) {
+		return;
+	}
+	if (type && PyType_Check(type)) {
+		pt_type_name((PyTypeObject *)type, name, sizeof(name));
+	} else {
+		strcpy(name, "?");
+	}
+	/* Fast mode: the records before it go first, so that the thread's order holds. */
+	pt_fast_flush(t);
+	lttng_ust_do_tracepoint(python, exception, name, c->filename, c->name, pt_pyframe_line(pf),
+				c->qualname, mod == c->module_obj ? c->module : pt_module_utf8(mod),
+				t->tid, t->interp_id);
+}
+
+int pt_pyframe_line(const struct pt_pyframe *pf)
+{
+	if (pf->frame) {
+		return PyFrame_GetLineNumber(pf->frame);
+	}
+	return PyCode_Addr2Line(pf->code, pf->offset);
 }
 
 /* ---- the object ---- */
@@ -388,12 +500,14 @@ static void thread_dealloc(PyObject *self)
 {
 	struct pt_thread *t = (struct pt_thread *)self;
 
-	pt_thread_close(t);
+	pt_thread_close(t, true);
+	pt_fast_free(t);
 	PyMem_RawFree(t->stack);
 	for (size_t i = 0; i < t->cnames_cap; i++) {
 		PyMem_RawFree(t->cnames[i]);
 	}
 	PyMem_RawFree(t->cnames);
+	pt_interp_unref(t->pi);
 	Py_TYPE(self)->tp_free(self);
 }
 
@@ -406,7 +520,7 @@ static PyTypeObject thread_type = {
 	.tp_flags = Py_TPFLAGS_DEFAULT,
 };
 
-struct pt_thread *pt_thread_new(int64_t interp_id, Py_ssize_t code_index, bool c_calls)
+struct pt_thread *pt_thread_new(struct pt_interp *pi)
 {
 	struct pt_thread *t;
 
@@ -419,9 +533,11 @@ struct pt_thread *pt_thread_new(int64_t interp_id, Py_ssize_t code_index, bool c
 		return NULL;
 	}
 	memset((char *)t + sizeof(PyObject), 0, sizeof(*t) - sizeof(PyObject));
-	t->interp_id = interp_id;
-	t->code_index = code_index;
-	t->c_calls = c_calls;
+	t->pi = pi;
+	pt_interp_ref(pi);
+	t->interp_id = pi->id;
+	t->code_index = pi->code_index;
+	t->cfg_gen = __atomic_load_n(&pt_config_gen, __ATOMIC_ACQUIRE) - 1; /* refresh at once */
 	t->fork_gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
 	return t;
 }

@@ -6,8 +6,10 @@
  * A host that embeds CPython attaches libpytrace to an interpreter; from then on every Python
  * function entry and return, generator resume and yield, and exception of that interpreter is
  * recorded as an LTTng-UST event of provider `python` (see docs/events.md), on the same timeline
- * as the host's own tracepoints and the kernel. Nothing is recorded, and the cost is that of the
- * installed hook only, while no LTTng session enables the `python` events.
+ * as the host's own tracepoints and the kernel. While no LTTng session enables the `python`
+ * events, libpytrace installs no hook at all: a background thread (`pytrace-watch`) looks every
+ * 20 ms whether one does, and installs the hooks within that delay when a session starts (and
+ * removes them when none records any more).
  *
  * Conventions, for every function here:
  * - It returns 0 on success or a negative errno; it never aborts the host and never leaves a
@@ -50,14 +52,37 @@ typedef struct _is PyInterpreterState;
 #define PYTRACE_API __attribute__((visibility("default")))
 #endif
 
+/** How events are recorded (see docs/events.md). */
+enum pytrace_mode {
+	/**
+	 * One self-describing LTTng event per call and per return (`python:function__entry`,
+	 * `python:function__return`, ...): file, qualified name and module as strings in each.
+	 * Readable by any CTF tool as it is.
+	 */
+	PYTRACE_MODE_EVENTS = 0,
+	/**
+	 * Compact 16-byte records per call and return, buffered per thread and handed to LTTng in
+	 * batches (`python:records`), with each code object described once per session
+	 * (`python:code`). Several times cheaper; decoded by pytrace's tools. Records reach LTTng
+	 * when a thread's buffer fills (128 records), when the thread stops being traced, or at the
+	 * latest about 0.5 s after they were written; a crash loses what is still buffered.
+	 */
+	PYTRACE_MODE_FAST = 1,
+};
+
 /**
- * Options of pytrace_attach().
+ * Options of pytrace_attach() and pytrace_config_set().
  *
  * Initialise with PYTRACE_OPTS() so that `sz` is right and every field you do not name is zero,
  * which is its default. Fields are only ever appended: a program compiled against an older header
  * passes a smaller `sz` and gets the defaults for the fields it does not know; a program compiled
  * against a newer header may run with an older library only if the fields it does not know are
- * zero (otherwise pytrace_attach() returns -EINVAL rather than ignore a request).
+ * zero (otherwise the call returns -EINVAL rather than ignore a request).
+ *
+ * At attach, the environment variables PYTRACE_MODE (`events` or `fast`), PYTRACE_C_CALLS
+ * (`1`/`0`, `yes`/`no`, `true`/`false`, `on`/`off`), PYTRACE_MAX_DEPTH, PYTRACE_INCLUDE and
+ * PYTRACE_EXCLUDE override the corresponding fields when they are set, so that an operator can
+ * change what a host records without rebuilding it. pytrace_config_set() does not read them.
  */
 struct pytrace_attach_opts {
 	/** Size of this struct as the caller knows it: `sizeof(struct pytrace_attach_opts)`. */
@@ -66,11 +91,30 @@ struct pytrace_attach_opts {
 	 * Also record calls of C functions (builtins such as `len`, methods of C types such as
 	 * `list.append`, functions of C modules such as `time.sleep`) as `c_function__entry` and
 	 * `c_function__return` events. Off by default: it roughly doubles the number of events.
+	 * A C call is recorded when the Python frame calling it is.
 	 */
 	bool c_calls;
+	/** An enum pytrace_mode; PYTRACE_MODE_EVENTS by default. (Since 0.2.) */
+	int mode;
+	/**
+	 * Record only code whose module (the `__name__` of its globals; `__main__` for the script)
+	 * matches one of these comma-separated globs, e.g. `"myapp.*,__main__"`. `*`, `?` and
+	 * `[...]` as in fnmatch(3); `pkg.*` also matches `pkg`; `:stdlib` stands for every module of
+	 * the standard library. NULL or empty: every module. Copied; the caller keeps ownership.
+	 * (Since 0.2.)
+	 */
+	const char *include;
+	/** Do not record code of modules matching these globs (same syntax), e.g. `":stdlib"`.
+	 *  Applied after `include`. (Since 0.2.) */
+	const char *exclude;
+	/**
+	 * Record at most this many nested frames per thread (counting recorded frames only);
+	 * deeper calls are not recorded. 0: no limit. At most 1000000. (Since 0.2.)
+	 */
+	unsigned int max_depth;
 	size_t : 0;
 };
-#define pytrace_attach_opts__last_field c_calls
+#define pytrace_attach_opts__last_field max_depth
 
 /**
  * Declare and initialise an options struct: `PYTRACE_OPTS(pytrace_attach_opts, o, .c_calls = true);`
@@ -94,9 +138,12 @@ struct pytrace_attach_opts {
  * `function__entry` events of kind `active`, so that every later return has its entry (see
  * docs/events.md, "Balance").
  *
- * CPython 3.8-3.11: libpytrace takes each thread's profile hook (PyEval_SetProfile) and, where
- * the thread has none, its trace hook for exception events only. `sys.getprofile()` then returns
- * a libpytrace object. A thread on which the program later installs its own profile function stops
+ * CPython 3.12+: libpytrace uses `sys.monitoring` with a tool id of its own (the first free of 3
+ * and 4), which covers every thread of the interpreter, however created.
+ *
+ * CPython 3.8-3.11: while a session records, libpytrace takes each thread's profile hook
+ * (PyEval_SetProfile) and, in per-event mode where the thread has none, its trace hook for
+ * exception events only. `sys.getprofile()` then returns a libpytrace object. A thread on which the program later installs its own profile function stops
  * being traced (its open frames are closed with `detach` returns when it is next seen or at
  * detach); a program's own trace function (pdb, coverage) is never displaced: that thread then
  * only lacks `exception` events.
@@ -106,10 +153,14 @@ struct pytrace_attach_opts {
  * @param opts Options, or NULL for the defaults.
  * @return 0 on success;
  *         -EINVAL if @p interp is NULL, the calling thread holds no thread state of @p interp,
- *                 or @p opts is malformed (`sz` smaller than `sizeof(size_t)`, or larger than this
- *                 library knows with a non-zero byte in the part it does not know);
+ *                 @p opts is malformed (`sz` smaller than `sizeof(size_t)`, or larger than this
+ *                 library knows with a non-zero byte in the part it does not know), or an
+ *                 option or PYTRACE_* variable is invalid (a message naming the bad part is
+ *                 logged);
  *         -EALREADY if @p interp is already attached;
- *         -EBUSY if a thread of @p interp already has a profile function (cProfile, a profiler);
+ *         -EBUSY on 3.8-3.11 if a thread of @p interp (or threading.setprofile()) already has
+ *                a profile function (cProfile, a profiler); on 3.12+ if no sys.monitoring tool
+ *                id is free (3 and 4 are taken);
  *         -ENOMEM when memory runs out;
  *         -EIO if the interpreter refused (a Python error, which is logged and cleared).
  *         On error nothing is left installed.
@@ -118,6 +169,31 @@ struct pytrace_attach_opts {
  * Not async-signal-safe.
  */
 PYTRACE_API int pytrace_attach(PyInterpreterState *interp, const struct pytrace_attach_opts *opts);
+
+/**
+ * Change what an attached interpreter records, while it runs.
+ *
+ * Every field of @p opts replaces the current setting (mode, C calls, include and exclude
+ * filters, depth limit), as if given to pytrace_attach(); the environment is not read again.
+ * Each thread applies the change at its next event; on CPython 3.12+ code that a filter had
+ * excluded is instrumented again. Frames already open keep being recorded as they were (their
+ * returns match their entries). On error nothing changes.
+ *
+ * @param interp An attached interpreter; must be the interpreter of the calling thread's current
+ *        thread state.
+ * @param opts The new settings (NULL: the defaults: record everything, per-event mode).
+ * @return 0 on success;
+ *         -EINVAL if @p interp is NULL, the calling thread holds no thread state of @p interp,
+ *                 @p opts is malformed, or a filter or the depth is invalid (a message naming
+ *                 the bad part is logged);
+ *         -ENOENT if @p interp is not attached;
+ *         -ENOMEM when memory runs out.
+ *
+ * GIL: required. Thread safety: MT-Safe: threads of the interpreter read the settings
+ * without a lock (an RCU-protected snapshot, see docs/api.md). Not async-signal-safe.
+ */
+PYTRACE_API int pytrace_config_set(PyInterpreterState *interp,
+				   const struct pytrace_attach_opts *opts);
 
 /**
  * Stop tracing an interpreter.

@@ -134,6 +134,54 @@ LTTNG_UST_TRACEPOINT_EVENT(python, c_function__return,
 	)
 )
 
+/* Fast mode (docs/events.md, "Fast mode"). */
+
+LTTNG_UST_TRACEPOINT_ENUM(python, code_kind,
+	LTTNG_UST_TP_ENUM_VALUES(
+		lttng_ust_field_enum_value("python", 0)
+		lttng_ust_field_enum_value("c", 1)
+	)
+)
+
+/* What a record's id stands for; emitted before the first record naming it in each session. */
+LTTNG_UST_TRACEPOINT_EVENT(python, code,
+	LTTNG_UST_TP_ARGS(
+		uint32_t, id,
+		int, kind,
+		const char *, co_filename,
+		const char *, co_name,
+		int, line_no,
+		const char *, co_qualname,
+		const char *, module,
+		int64_t, interp
+	),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, id, id)
+		lttng_ust_field_enum(python, code_kind, int, kind, kind)
+		lttng_ust_field_string(co_filename, co_filename)
+		lttng_ust_field_string(co_name, co_name)
+		lttng_ust_field_integer(int, line_no, line_no)
+		lttng_ust_field_string(co_qualname, co_qualname)
+		lttng_ust_field_string(module, module)
+		lttng_ust_field_integer(int64_t, interp, interp)
+	)
+)
+
+/* A batch of one thread's records: two 64-bit words each (timestamp; id, type and kind). */
+LTTNG_UST_TRACEPOINT_EVENT(python, records,
+	LTTNG_UST_TP_ARGS(
+		const uint64_t *, words,
+		unsigned int, n_words,
+		int32_t, tid,
+		int64_t, interp
+	),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(int32_t, tid, tid)
+		lttng_ust_field_integer(int64_t, interp, interp)
+		lttng_ust_field_sequence(uint64_t, records, words, unsigned int, n_words)
+	)
+)
+
 #endif /* PYTRACE_TP_PYTHON_TP_H */
 
 #include <lttng/tracepoint-event.h>

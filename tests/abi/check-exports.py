@@ -16,8 +16,9 @@ EXPECTED = {
     'pytrace_detach': 'PYTRACE_0.1',
     'pytrace_thread_attach': 'PYTRACE_0.1',
     'pytrace_version': 'PYTRACE_0.1',
+    'pytrace_config_set': 'PYTRACE_0.2',
 }
-VERSION_NODES = {'PYTRACE_0.1'}
+VERSION_NODES = {'PYTRACE_0.1', 'PYTRACE_0.2'}
 
 
 def run(cmd):

@@ -32,7 +32,7 @@ static bool attached_c_calls(void)
 
 	cr_assert_not_null(ts->c_profileobj, "the thread has no profile object");
 	cr_assert_str_eq(Py_TYPE(ts->c_profileobj)->tp_name, "pytrace.ThreadState");
-	return ((struct pt_thread *)ts->c_profileobj)->c_calls;
+	return ((struct pt_thread *)ts->c_profileobj)->pi->cfg->c_calls;
 }
 
 /* Checks that a failed attach left nothing behind and that good options attach afterwards. */
@@ -50,9 +50,12 @@ static void assert_not_attached_then_attach(void)
 
 Test(opts, layout)
 {
-	/* The rest of this file assumes what the header promises: sz first, c_calls last. */
+	/* The rest of this file assumes what the header promises: sz first, then c_calls (the
+	 * only field of 0.1), max_depth last. */
 	cr_assert_eq(offsetof(struct pytrace_attach_opts, sz), 0);
 	cr_assert_eq(offsetof(struct pytrace_attach_opts, c_calls), sizeof(size_t));
+	cr_assert_gt(offsetof(struct pytrace_attach_opts, max_depth),
+		     offsetof(struct pytrace_attach_opts, exclude));
 	cr_assert_lt(KNOWN, sizeof(struct pytrace_attach_opts), "no padding to test");
 }
 
@@ -123,7 +126,9 @@ Test(opts, macro_zeroes_padding)
 Test(opts, smaller_sz_gets_defaults)
 {
 	PyInterpreterState *interp = PyInterpreterState_Get();
-	const size_t sizes[] = { sizeof(size_t), offsetof(struct pytrace_attach_opts, c_calls) };
+	/* sz of no field, and of a 0.1 caller (c_calls only) */
+	const size_t sizes[] = { sizeof(size_t), offsetof(struct pytrace_attach_opts, c_calls),
+				 offsetofend(struct pytrace_attach_opts, c_calls) };
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct pytrace_attach_opts opts;
@@ -132,6 +137,9 @@ Test(opts, smaller_sz_gets_defaults)
 		 * must not be read (here: c_calls and the padding hold garbage). */
 		memset(&opts, 0xff, sizeof(opts));
 		opts.sz = sizes[i];
+		if (sizes[i] > offsetof(struct pytrace_attach_opts, c_calls)) {
+			opts.c_calls = false; /* the 0.1 caller's own field */
+		}
 		assert_call(pytrace_attach(interp, &opts), 0);
 		cr_assert_not(attached_c_calls(), "sz=%zu: c_calls was read", sizes[i]);
 		assert_call(pytrace_detach(interp), 0);
@@ -143,10 +151,14 @@ Test(opts, sz_up_to_last_field)
 	PyInterpreterState *interp = PyInterpreterState_Get();
 	struct pytrace_attach_opts opts;
 
-	/* sz covering the known fields exactly: c_calls is read, the padding after it is not. */
+	/* sz covering the known fields exactly: they are read, the padding after them is not. */
 	memset(&opts, 0xff, sizeof(opts));
 	opts.sz = KNOWN;
 	opts.c_calls = true;
+	opts.mode = PYTRACE_MODE_EVENTS;
+	opts.include = NULL;
+	opts.exclude = NULL;
+	opts.max_depth = 0;
 	assert_call(pytrace_attach(interp, &opts), 0);
 	cr_assert(attached_c_calls());
 	assert_call(pytrace_detach(interp), 0);
