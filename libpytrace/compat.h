@@ -85,6 +85,96 @@ static inline PyObject *PyFrame_GetGlobals(PyFrameObject *frame)
 {
 	return Py_NewRef(frame->f_globals);
 }
+
+/* The offset in bytes of the last instruction started, -1 before the first (3.10 counts in
+ * code units). */
+static inline int PyFrame_GetLasti(PyFrameObject *frame)
+{
+#if PY_VERSION_HEX >= 0x030A0000
+	return frame->f_lasti < 0 ? -1 : frame->f_lasti * (int)sizeof(_Py_CODEUNIT);
+#else
+	return frame->f_lasti;
+#endif
+}
+
+/* At a profile RETURN with a value: whether the frame is suspended (a yield, or an await that
+ * suspends) rather than finished. The evaluation loop marks it before calling the hook: 3.10
+ * with f_state, 3.8/3.9 by keeping the value stack (f_stacktop, reset to NULL when the frame
+ * starts or resumes). Checked on 3.8.18, 3.9.18 and 3.10.13. 3.11 has no such mark: there
+ * hook-legacy.c reads the opcode at lasti. */
+static inline int pt_frame_suspended(PyFrameObject *frame)
+{
+#if PY_VERSION_HEX >= 0x030A0000
+	return frame->f_state == FRAME_SUSPENDED;
+#else
+	return frame->f_stacktop != NULL;
+#endif
+}
+#endif
+
+/* ---- threading.getprofile() is 3.10+: before, the module global that setprofile() sets ---- */
+static inline PyObject *pt_threading_getprofile(PyObject *threading)
+{
+#if PY_VERSION_HEX >= 0x030A0000
+	return PyObject_CallMethod(threading, "getprofile", NULL);
+#else
+	return PyObject_GetAttrString(threading, "_profile_hook");
+#endif
+}
+
+/* ---- 3.8: what 3.9 added or made public ---- */
+#if PY_VERSION_HEX < 0x03090000
+static inline PyCodeObject *PyFrame_GetCode(PyFrameObject *frame)
+{
+	Py_INCREF(frame->f_code);
+	return frame->f_code;
+}
+
+static inline PyFrameObject *PyFrame_GetBack(PyFrameObject *frame)
+{
+	Py_XINCREF(frame->f_back);
+	return frame->f_back;
+}
+
+#define PyInterpreterState_Get() _PyInterpreterState_Get()
+
+/*
+ * 3.8 exports no setter of another thread's hooks. The profile hook is only fields of the thread
+ * state: set as PyEval_SetProfile() sets them for the current thread (older yappi sets them
+ * directly too). The previous object is released only once the hook no longer refers to it, as
+ * releasing it may run code. Never fails.
+ */
+static inline int _PyEval_SetProfile(PyThreadState *ts, Py_tracefunc func, PyObject *arg)
+{
+	PyObject *old = ts->c_profileobj;
+
+	Py_XINCREF(arg);
+	ts->c_profilefunc = NULL;
+	ts->c_profileobj = NULL;
+	ts->use_tracing = ts->c_tracefunc != NULL;
+	Py_XDECREF(old);
+	ts->c_profilefunc = func;
+	ts->c_profileobj = arg;
+	ts->use_tracing = func != NULL || ts->c_tracefunc != NULL;
+	return 0;
+}
+
+/*
+ * The trace hook also counts in a runtime-wide counter (`tracing_possible`, which gates line
+ * events) that only the internal API reaches; setting the fields alone would leave it wrong once
+ * the program takes the slot over (its tracer would then miss line events). So
+ * PyEval_SetTrace() runs with @ts made current for the time of the call: swapping thread states
+ * under the GIL, as debuggers attaching to running threads do. @ts's thread is not running (we
+ * hold the GIL), and nothing of the call touches the real thread's stack. Never fails.
+ */
+static inline int _PyEval_SetTrace(PyThreadState *ts, Py_tracefunc func, PyObject *arg)
+{
+	PyThreadState *cur = PyThreadState_Swap(ts);
+
+	PyEval_SetTrace(func, arg);
+	PyThreadState_Swap(cur);
+	return 0;
+}
 #endif
 
 /* The globals of a frame, borrowed (the running frame keeps them alive). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The hook backend for CPython 3.11: each thread state of an attached interpreter gets
+ * The hook backend for CPython 3.8-3.11: each thread state of an attached interpreter gets
  * - the profile hook (calls, returns, generator resumes and yields, C calls), and
  * - when its trace slot is free, the trace hook, used for PyTrace_EXCEPTION only: CPython hides
  *   the exception in flight from the profile hook, so its type is only known there.
@@ -21,6 +21,7 @@
 
 static int profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg);
 
+#if PY_VERSION_HEX >= 0x030B0000
 /* The instruction the frame stopped at: RESUME n (n > 0: after a yield or an await) or
  * YIELD_VALUE (a throw()/close() into a suspended generator) tell a resume from a first call;
  * YIELD_VALUE at a return tells a yield. -1 if the frame has not started. */
@@ -72,6 +73,26 @@ static enum pt_return_kind return_kind(PyFrameObject *frame, PyObject *arg)
 	Py_DECREF(code);
 	return kind;
 }
+#else
+/* 3.8-3.10: a frame that has run before (lasti >= 0) resumes: after a yield or an await, or for
+ * a throw()/close() into a suspended generator. */
+static enum pt_entry_kind entry_kind(PyFrameObject *frame, PyCodeObject *code)
+{
+	if ((code->co_flags & GEN_FLAGS) && PyFrame_GetLasti(frame) >= 0) {
+		return PT_ENTRY_RESUME;
+	}
+	return PT_ENTRY_CALL;
+}
+
+/* A frame left with a value but still suspended yields (see pt_frame_suspended()). */
+static enum pt_return_kind return_kind(PyFrameObject *frame, PyObject *arg)
+{
+	if (!arg) {
+		return PT_RETURN_UNWIND;
+	}
+	return pt_frame_suspended(frame) ? PT_RETURN_YIELD : PT_RETURN_RETURN;
+}
+#endif
 
 static inline struct pt_pyframe pyframe(PyFrameObject *frame, PyCodeObject *code)
 {
@@ -297,7 +318,7 @@ static int threading_hook_install(struct pt_interp *pi, bool check_only)
 	if (!threading) {
 		goto out;
 	}
-	prev = PyObject_CallMethod(threading, "getprofile", NULL);
+	prev = pt_threading_getprofile(threading);
 	if (!prev) {
 		goto out;
 	}
@@ -338,7 +359,7 @@ static void threading_hook_uninstall(struct pt_interp *pi)
 	}
 	threading = PyImport_ImportModule("threading");
 	if (threading) {
-		cur = PyObject_CallMethod(threading, "getprofile", NULL);
+		cur = pt_threading_getprofile(threading);
 	}
 	/* Restore only if nobody replaced our hook since. */
 	if (cur == pi->thread_hook) {

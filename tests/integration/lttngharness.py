@@ -18,6 +18,10 @@ import uuid
 
 import bt2
 
+import sys as _sys
+_sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+from pytrace import records as _records  # noqa: E402  (the fast-mode decoder of the project)
+
 LTTNG = shutil.which("lttng") or "/usr/bin/lttng"
 SESSIOND = shutil.which("lttng-sessiond") or "/usr/bin/lttng-sessiond"
 
@@ -91,13 +95,16 @@ def _value(v):
         return str(v)
     if isinstance(v, (bt2._SignedIntegerFieldConst, bt2._UnsignedIntegerFieldConst)):
         return int(v)
+    if isinstance(v, bt2._ArrayFieldConst):
+        return [int(x) for x in v]
     return v
 
 
-def read_trace(path):
+def read_trace(path, decode=True):
     """All events of a CTF trace as dicts: event (name without provider), provider, ts, and the
-    payload fields (C function events have a payload field `name`)."""
-    events, discarded = [], 0
+    payload fields (C function events have a payload field `name`). Fast-mode batches are
+    expanded into per-event form unless @decode is false."""
+    events, discarded, fast = [], 0, False
     for msg in bt2.TraceCollectionMessageIterator(path):
         if type(msg) is bt2._EventMessageConst:
             ev = msg.event
@@ -105,9 +112,15 @@ def read_trace(path):
             d["event"] = ev.name.split(":", 1)[1] if ":" in ev.name else ev.name
             d["provider"] = ev.name.split(":", 1)[0]
             d["ts"] = msg.default_clock_snapshot.ns_from_origin
+            if d["provider"] == "python" and d["event"] in ("records", "code"):
+                fast = True
+                # records carry CLOCK_MONOTONIC ns: the trace clock's value (1 GHz)
+                d["clock_offset"] = d["ts"] - msg.default_clock_snapshot.value
             events.append(d)
         elif type(msg) is bt2._DiscardedEventsMessageConst:
             discarded += msg.count or 0
+    if fast and decode:
+        events = _records.expand(events)
     return events, discarded
 
 

@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: MIT
+def leaf(n):
+    return n * 2
