@@ -23,23 +23,60 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#if PY_VERSION_HEX < 0x03090000
+#define PyInterpreterState_Get _PyInterpreterState_Get /* public from 3.9 on */
+#endif
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include <pytrace/pytrace.h>
 
+/* attach() and config_set() take the same keywords: the fields of pytrace_attach_opts. */
+static int parse_opts(PyObject *args, PyObject *kwargs, const char *fmt,
+		      struct pytrace_attach_opts *opts)
+{
+	static char *kwlist[] = { "c_calls", "mode", "include", "exclude", "max_depth", NULL };
+	int c_calls = 0, mode = 0;
+	const char *include = NULL, *exclude = NULL;
+	unsigned int max_depth = 0;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, fmt, kwlist, &c_calls, &mode, &include,
+					 &exclude, &max_depth)) {
+		return -1;
+	}
+	memset(opts, 0, sizeof(*opts));
+	opts->sz = sizeof(*opts);
+	opts->c_calls = c_calls;
+	opts->mode = mode;
+	opts->include = include;
+	opts->exclude = exclude;
+	opts->max_depth = max_depth;
+	return 0;
+}
+
 static PyObject *host_attach(PyObject *self, PyObject *args, PyObject *kwargs)
 {
-	static char *kwlist[] = { "c_calls", NULL };
-	int c_calls = 0;
+	struct pytrace_attach_opts opts;
 
 	(void)self;
-	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|p:attach", kwlist, &c_calls)) {
+	if (parse_opts(args, kwargs, "|pizzI:attach", &opts) < 0) {
 		return NULL;
 	}
-	PYTRACE_OPTS(pytrace_attach_opts, opts, .c_calls = c_calls);
 	return PyLong_FromLong(pytrace_attach(PyInterpreterState_Get(), &opts));
+}
+
+static PyObject *host_config_set(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+	struct pytrace_attach_opts opts;
+
+	(void)self;
+	if (parse_opts(args, kwargs, "|pizzI:config_set", &opts) < 0) {
+		return NULL;
+	}
+	return PyLong_FromLong(pytrace_config_set(PyInterpreterState_Get(), &opts));
 }
 
 static PyObject *host_detach(PyObject *self, PyObject *unused)
@@ -159,7 +196,11 @@ static PyObject *host_run_in_subinterpreter(PyObject *self, PyObject *args, PyOb
 
 static PyMethodDef host_methods[] = {
 	{ "attach", (PyCFunction)(void (*)(void))host_attach, METH_VARARGS | METH_KEYWORDS,
-	  "attach(c_calls=False) -> int: pytrace_attach() of the current interpreter." },
+	  "attach(c_calls=False, mode=0, include=None, exclude=None, max_depth=0) -> int:\n"
+	  "pytrace_attach() of the current interpreter." },
+	{ "config_set", (PyCFunction)(void (*)(void))host_config_set, METH_VARARGS | METH_KEYWORDS,
+	  "config_set(c_calls=False, mode=0, include=None, exclude=None, max_depth=0) -> int:\n"
+	  "pytrace_config_set() of the current interpreter." },
 	{ "detach", host_detach, METH_NOARGS,
 	  "detach() -> int: pytrace_detach() of the current interpreter." },
 	{ "thread_attach", host_thread_attach, METH_NOARGS,
