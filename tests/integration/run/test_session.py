@@ -63,14 +63,18 @@ def spawn(program, mode):
     return proc
 
 
-def assert_prefix_balanced(events):
-    """Every return closes the innermost open entry of its thread; returns what stays open."""
+def assert_prefix_balanced(events, late=False):
+    """Every return closes the innermost open entry of its thread; returns what stays open.
+    With @late (a session started while another one recorded), returns of frames opened before
+    the session started come first, with no entry (docs/events.md, "Balance")."""
     stacks = {}
     for e in events:
         stack = stacks.setdefault(e["tid"], [])
         if e["event"] in lttngharness.ENTRY_EVENTS:
             stack.append((e["event"], lttngharness.frame_name(e)))
         elif e["event"] in lttngharness.RETURN_EVENTS:
+            if late and not stack:
+                continue
             assert stack, f"orphan return {e}"
             top = stack.pop()
             assert top[1] == lttngharness.frame_name(e), (top, e)
@@ -150,5 +154,4 @@ def test_fast_mode_defines_codes_for_a_session_started_later():
     # still buffered when it started reach it too: up to one buffer per thread).
     got_b = lttngharness.compact(runlib.of_modules(b))
     assert got_b.count("call alpha") >= 50
-    assert got_b.count("call alpha") == got_b.count("return alpha")
-    assert_prefix_balanced(b)
+    assert_prefix_balanced(b, late=True)
