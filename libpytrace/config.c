@@ -273,8 +273,6 @@ void pt_config_free(struct pt_config *cfg)
 	}
 	pt_glob_free(cfg->include);
 	pt_glob_free(cfg->exclude);
-	free(cfg->include_spec);
-	free(cfg->exclude_spec);
 	free(cfg);
 }
 
@@ -326,16 +324,12 @@ int pt_parse_depth(const char *s, const char *what, unsigned int *out)
 	return 0;
 }
 
-static int set_glob(const char *spec, const char *what, struct pt_glob **g, char **keep)
+static int set_glob(const char *spec, const char *what, struct pt_glob **g)
 {
 	int err = pt_glob_parse(spec, what, g);
 
 	if (err || !*g) {
 		return err;
-	}
-	*keep = strdup(spec);
-	if (!*keep) {
-		return -ENOMEM;
 	}
 	return (*g)->stdlib ? load_stdlib(*g) : 0;
 }
@@ -385,12 +379,12 @@ int pt_config_new(const struct pytrace_attach_opts *opts, bool env, struct pt_co
 		exclude = getenv("PYTRACE_EXCLUDE") ? getenv("PYTRACE_EXCLUDE") : exclude;
 	}
 	err = set_glob(include, include == opts->include ? "include" : "PYTRACE_INCLUDE",
-		       &cfg->include, &cfg->include_spec);
+		       &cfg->include);
 	if (err) {
 		goto fail;
 	}
 	err = set_glob(exclude, exclude == opts->exclude ? "exclude" : "PYTRACE_EXCLUDE",
-		       &cfg->exclude, &cfg->exclude_spec);
+		       &cfg->exclude);
 	if (err) {
 		goto fail;
 	}

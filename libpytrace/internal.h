@@ -50,14 +50,11 @@ struct pt_glob;
  * the generation it was computed for.
  */
 struct pt_config {
-	unsigned int gen;
 	enum pt_mode mode;
 	bool c_calls;
 	unsigned int max_depth; /* 0: unlimited */
 	struct pt_glob *include; /* NULL: every module */
 	struct pt_glob *exclude;
-	char *include_spec;	 /* as given, for messages */
-	char *exclude_spec;
 };
 
 /* Bumped by every configuration change of any interpreter (relaxed atomic). */
@@ -244,9 +241,6 @@ void pt_thread_sync(struct pt_thread *t, PyFrameObject *frame);
 /* Emits a `detach` return for every open frame, innermost first (if @emit and events are
  * enabled), flushes fast-mode records and empties the stack. */
 void pt_thread_close(struct pt_thread *t, bool emit);
-
-/* Hands this thread's buffered fast-mode records to LTTng. */
-void pt_thread_flush(struct pt_thread *t);
 
 /* The kernel id of the calling thread (cached; reset in a fork child). */
 int32_t pt_gettid(void);

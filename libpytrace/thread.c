@@ -321,11 +321,6 @@ void pt_thread_close(struct pt_thread *t, bool emit)
 	t->synced = false;
 }
 
-void pt_thread_flush(struct pt_thread *t)
-{
-	pt_fast_flush(t);
-}
-
 /* ---- the hot path ---- */
 
 void pt_thread_py_entry(struct pt_thread *t, const struct pt_pyframe *pf, enum pt_entry_kind kind)
