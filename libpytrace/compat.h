@@ -136,7 +136,7 @@ static inline PyFrameObject *PyFrame_GetBack(PyFrameObject *frame)
 	return frame->f_back;
 }
 
-#define PyInterpreterState_Get() _PyInterpreterState_Get()
+#define PyInterpreterState_Get _PyInterpreterState_Get
 
 /*
  * 3.8 exports no setter of another thread's hooks. The profile hook is only fields of the thread

@@ -75,17 +75,19 @@ def main():
             compile_one(cxx, CXX_FLAGS, args.incdirs, f'cxx_{stem}', text, tmp, failures)
         compile_one(cc, C_FLAGS, args.incdirs, 'c_opts_macro', USE_OPTS, tmp, failures)
         if py_cflags:
+            # PyInterpreterState_Main() returns the type in every supported CPython
+            # (PyInterpreterState_Get() is 3.9+)
             inc = args.incdirs
             for lang, comp, flags in (('c', cc, C_FLAGS), ('cxx', cxx, CXX_FLAGS)):
                 fl = flags + py_cflags
                 compile_one(comp, fl, inc, f'{lang}_before_python',
                             '#include <pytrace/pytrace.h>\n#include <Python.h>\n'
-                            'int f(void);\nint f(void) { return PyInterpreterState_Get() != 0; }\n',
+                            'int f(void);\nint f(void) { return PyInterpreterState_Main() != 0; }\n',
                             tmp, failures)
                 compile_one(comp, fl, inc, f'{lang}_after_python',
                             '#include <Python.h>\n#include <pytrace/pytrace.h>\n'
                             'int f(void);\n'
-                            'int f(void) { return pytrace_attach(PyInterpreterState_Get(), 0); }\n',
+                            'int f(void) { return pytrace_attach(PyInterpreterState_Main(), 0); }\n',
                             tmp, failures)
     if failures:
         print('FAILED:', ' '.join(failures))

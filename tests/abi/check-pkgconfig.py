@@ -3,7 +3,8 @@
 
 - pytrace-uninstalled.pc (meson-uninstalled/): pkg-config resolves it, and a program built with
   exactly its --cflags --libs links against the build's libpytrace and prints pytrace_version().
-- pytrace.pc, installed form (meson-private/): Requires python3-embed, Libs -lpytrace from
+- pytrace.pc, installed form (meson-private/): Requires the interpreter's embed module
+  (--python-pc: python3-embed, or python-3.X-embed of a pyenv CPython), Libs -lpytrace from
   ${libdir}, Cflags -I${includedir} (headers live in ${includedir}/pytrace/).
 - With --meson: the same program built against a `meson install --destdir` tree, through the
   installed pytrace.pc, so the install layout (headers, library links, .pc) is checked too.
@@ -26,7 +27,7 @@ PROGRAM = '''\
 
 int main(void)
 {
-	/* Requires: python3-embed brings Python.h, and both headers agree on the typedef. */
+	/* Requires: pythonX-embed brings Python.h, and both headers agree on the typedef. */
 	int (*attach)(PyInterpreterState *, const struct pytrace_attach_opts *) = pytrace_attach;
 	const char *v = pytrace_version();
 
@@ -66,6 +67,18 @@ def env_with(**kw):
     return env
 
 
+def pc_env_with(args, path):
+    """An environment where pkg-config finds @path first, then the interpreter's .pc."""
+    return env_with(PKG_CONFIG_PATH=':'.join(p for p in (path, args.python_pc_path) if p))
+
+
+def python_libdir(args, pkg_config):
+    """The interpreter's libdir: a program linking libpython from outside the system's
+    directories (pyenv) finds it there at run time."""
+    proc = run([pkg_config, '--variable=libdir', args.python_pc], env=pc_env_with(args, ''))
+    return proc.stdout.strip() if proc else ''
+
+
 def build_and_run(args, pkg_config, tmp, tag, pc_env, module, ld_path):
     """Compiles PROGRAM with `pkg-config --cflags --libs module` and checks what it prints."""
     proc = run([pkg_config, '--modversion', module], env=pc_env)
@@ -83,6 +96,7 @@ def build_and_run(args, pkg_config, tmp, tag, pc_env, module, ld_path):
         f.write(PROGRAM)
     if not run(shlex.split(args.cc) + ['-Wall', '-Wextra', '-Werror', src, '-o', exe] + flags):
         return
+    ld_path = ':'.join(p for p in (ld_path, python_libdir(args, pkg_config)) if p)
     proc = run([exe], env=env_with(LD_LIBRARY_PATH=ld_path))
     if proc and proc.stdout.strip() != args.version:
         errors.append(f'{tag}: printed {proc.stdout.strip()!r}, expected {args.version}')
@@ -105,7 +119,7 @@ def check_installed_form(args):
     want = {
         'Name': lambda v: v == 'pytrace',
         'Version': lambda v: v == args.version,
-        'Requires': lambda v: 'python3-embed' in re.split(r'[\s,]+', v),
+        'Requires': lambda v: args.python_pc in re.split(r'[\s,]+', v),
         'Libs': lambda v: '-lpytrace' in v.split() and '-L${libdir}' in v.split(),
         'Cflags': lambda v: v.split() == ['-I${includedir}'],
     }
@@ -138,7 +152,7 @@ def check_install_tree(args, tmp, variables):
         if not os.path.exists(os.path.join(libdir, name)):
             errors.append(f'install: {name} is not in libdir')
     # pkg-config knows no destdir: relocate a copy of the installed .pc to the staged prefix
-    # (only ours: --define-variable would move python3-embed's prefix as well).
+    # (only ours: --define-variable would move the interpreter's prefix as well).
     pcdir = os.path.join(tmp, 'pkgconfig')
     os.mkdir(pcdir)
     with open(os.path.join(libdir, 'pkgconfig', 'pytrace.pc')) as f:
@@ -149,7 +163,7 @@ def check_install_tree(args, tmp, variables):
         return
     with open(os.path.join(pcdir, 'pytrace.pc'), 'w') as f:
         f.write(text)
-    pc_env = env_with(PKG_CONFIG_PATH=pcdir)
+    pc_env = pc_env_with(args, pcdir)
     build_and_run(args, args.pkg_config, tmp, 'installed', pc_env, 'pytrace', libdir)
 
 
@@ -163,10 +177,14 @@ def main():
     ap.add_argument('--soversion', required=True)
     ap.add_argument('--meson', help='meson command: also check a `meson install` tree')
     ap.add_argument('--prefix', help='the configured prefix (with --meson)')
+    ap.add_argument('--python-pc', default='python3-embed',
+                    help='pkg-config module of the interpreter (meson option `python`)')
+    ap.add_argument('--python-pc-path', default='',
+                    help='where pkg-config finds it, if not in its default path')
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix='pytrace-pc-') as tmp:
-        pc_env = env_with(PKG_CONFIG_PATH=os.path.join(args.builddir, 'meson-uninstalled'))
+        pc_env = pc_env_with(args, os.path.join(args.builddir, 'meson-uninstalled'))
         build_and_run(args, args.pkg_config, tmp, 'uninstalled', pc_env, 'pytrace-uninstalled',
                       args.libdir)
         variables = check_installed_form(args)

@@ -14,6 +14,10 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#if PY_VERSION_HEX < 0x03090000
+#define PyInterpreterState_Get _PyInterpreterState_Get /* public from 3.9 on */
+#endif
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
