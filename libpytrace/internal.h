@@ -111,8 +111,11 @@ struct pt_code {
 Py_ssize_t pt_code_index(void);
 
 /* The cached description of @p code, created on first use with @p globals (for the module
- * name; may be NULL). NULL only when memory runs out; never leaves a Python error set. */
-const struct pt_code *pt_code_get(PyCodeObject *code, PyObject *globals, Py_ssize_t index);
+ * name; may be NULL) and @p frame, a frame running @p code (may be NULL; before 3.11, which has
+ * no co_qualname, its first argument helps to name a method). NULL only when memory runs out;
+ * never leaves a Python error set. */
+const struct pt_code *pt_code_get(PyCodeObject *code, PyObject *globals, PyFrameObject *frame,
+				  Py_ssize_t index);
 
 /* Fast-mode references to a pt_code, which outlive its code object until released. */
 void pt_code_ref(const struct pt_code *pc);
@@ -223,6 +226,13 @@ struct pt_thread {
 
 /* Creates the object to install on a thread state of the current interpreter. */
 struct pt_thread *pt_thread_new(struct pt_interp *pi);
+
+/* Bumped (relaxed atomic) whenever a struct pt_thread is freed or taken off its thread state:
+ * 3.12+ caches the current thread's object per OS thread, keyed by thread state and this. */
+extern unsigned int pt_thread_gen;
+
+/* 3.12+: the key of the struct pt_thread in its thread state's dict (PyThreadState_GetDict()). */
+#define PT_THREAD_KEY "libpytrace.thread"
 
 /* The hot path, called by the hook backends. */
 void pt_thread_py_entry(struct pt_thread *t, const struct pt_pyframe *f, enum pt_entry_kind kind);

@@ -8,8 +8,13 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#if PY_VERSION_HEX < 0x030B0000
+#include <opcode.h>
+#endif
 
 #define CODE_INDEX_KEY "libpytrace.code_extra_index"
 
@@ -172,7 +177,9 @@ PyObject *pt_globals_module(PyObject *globals)
 	if (globals && PyDict_Check(globals)) {
 		/* Borrowed from the frame's globals, which the running frame keeps alive. */
 		name = PyDict_GetItemWithError(globals, name_key);
-		PyErr_Clear();
+		if (!name) {
+			PyErr_Clear(); /* per call: only when there is something to clear */
+		}
 	}
 	return name;
 }
@@ -190,13 +197,13 @@ const char *pt_module_utf8(PyObject *name)
 	return s ? s : "?";
 }
 
-static struct pt_code *code_build(PyCodeObject *code, PyObject *globals)
+/* A new description of @code named @qualname (a str, or NULL: unknown) in module @mod. */
+static struct pt_code *code_build(PyCodeObject *code, PyObject *qualname, PyObject *mod)
 {
-	PyObject *mod = pt_globals_module(globals);
 	PyObject *s[4] = {
 		utf8_bytes(code->co_filename),
 		utf8_bytes(code->co_name),
-		utf8_bytes(code->co_qualname),
+		utf8_bytes(qualname ? qualname : code->co_name),
 		utf8_bytes(mod),
 	};
 	static const char *const fallback[4] = { "?", "?", "?", "?" };
@@ -227,7 +234,558 @@ static struct pt_code *code_build(PyCodeObject *code, PyObject *globals)
 	return pc;
 }
 
-const struct pt_code *pt_code_get(PyCodeObject *code, PyObject *globals, Py_ssize_t index)
+/* Puts @pc in @code's extra slot; frees it and returns NULL if that fails. */
+static struct pt_code *code_store(PyCodeObject *code, struct pt_code *pc, Py_ssize_t index)
+{
+	if (pc && pt_code_set_extra((PyObject *)code, index, pc) < 0) {
+		Py_XDECREF(pc->module_obj);
+		PyMem_RawFree(pc);
+		pc = NULL;
+	}
+	if (pc) {
+		codes_add(pc);
+	}
+	return pc;
+}
+
+#if PY_VERSION_HEX < 0x030B0000
+/*
+ * Qualified names before 3.11, which has co_qualname; the answer is the same, computed once per
+ * code object. The compiler leaves every qualified name in the bytecode of the code that creates
+ * the function (`LOAD_CONST <code>; LOAD_CONST <qualname>; MAKE_FUNCTION`), and a class body
+ * starts with `__qualname__ = <const>`. So when a function's description is built, those of the
+ * code objects it creates (closures, comprehensions, local classes) are built too, from its
+ * bytecode (prebuild()): exact, whatever the function's own name. Any other code object is named
+ * as it first runs (resolve()): a class body by its constant; a function by the function object
+ * that runs it (whose __qualname__ the compiler set), found in the module's globals, in the MRO
+ * of its first argument (a method's `self` or `cls`), or anywhere in the module's functions and
+ * classes (a staticmethod, a decorator's wrapper) -- or by its creator's bytecode, found there
+ * too. Else it keeps its co_name. Nothing here calls Python code: dictionaries are read
+ * directly, and attributes only of exact builtin types (staticmethod, classmethod, property).
+ */
+
+#define PREBUILD_MAX_DEPTH 32
+
+static bool is_str(PyObject *o, const char *s)
+{
+	return o && PyUnicode_Check(o) && PyUnicode_CompareWithASCIIString(o, s) == 0;
+}
+
+static bool is_module_code(PyCodeObject *code)
+{
+	return !(code->co_flags & CO_NEWLOCALS) && is_str(code->co_name, "<module>");
+}
+
+/* A class body: no fast locals of its own (CO_NEWLOCALS) and not a module's code. */
+static bool is_class_body(PyCodeObject *code)
+{
+	return !(code->co_flags & CO_NEWLOCALS) && !is_str(code->co_name, "<module>");
+}
+
+/* Calls @fn(@code, i, oparg, @arg) for each instruction (EXTENDED_ARG folded in) until it
+ * returns true. */
+static void for_each_op(PyCodeObject *code, bool (*fn)(PyCodeObject *, int, int, void *), void *arg)
+{
+	const _Py_CODEUNIT *w;
+	Py_ssize_t n;
+	int ext = 0;
+
+	if (!PyBytes_Check(code->co_code)) {
+		return;
+	}
+	w = (const _Py_CODEUNIT *)PyBytes_AS_STRING(code->co_code);
+	n = PyBytes_GET_SIZE(code->co_code) / (Py_ssize_t)sizeof(_Py_CODEUNIT);
+	for (Py_ssize_t i = 0; i < n; i++) {
+		int op = _Py_OPCODE(w[i]);
+		int oparg = _Py_OPARG(w[i]) | ext;
+
+		if (op == EXTENDED_ARG) {
+			ext = oparg << 8;
+			continue;
+		}
+		ext = 0;
+		if (fn(code, op, oparg, arg)) {
+			return;
+		}
+	}
+}
+
+static PyObject *const_at(PyCodeObject *code, int i)
+{
+	PyObject *consts = code->co_consts;
+
+	if (!consts || !PyTuple_Check(consts) || i < 0 || i >= PyTuple_GET_SIZE(consts)) {
+		return NULL;
+	}
+	return PyTuple_GET_ITEM(consts, i);
+}
+
+struct class_scan {
+	PyObject *last_const; /* the str just loaded, if any */
+	PyObject *qualname;   /* result, borrowed from co_consts */
+};
+
+static bool class_scan_op(PyCodeObject *code, int op, int oparg, void *arg)
+{
+	struct class_scan *cs = arg;
+
+	if (op == STORE_NAME && cs->last_const && oparg < PyTuple_GET_SIZE(code->co_names) &&
+	    is_str(PyTuple_GET_ITEM(code->co_names, oparg), "__qualname__")) {
+		cs->qualname = cs->last_const;
+		return true;
+	}
+	cs->last_const = NULL;
+	if (op == LOAD_CONST) {
+		PyObject *c = const_at(code, oparg);
+
+		cs->last_const = c && PyUnicode_Check(c) ? c : NULL;
+	}
+	return false;
+}
+
+/* The `__qualname__ = '...'` a class body starts with (borrowed), or NULL. */
+static PyObject *class_body_qualname(PyCodeObject *code)
+{
+	struct class_scan cs = { NULL, NULL };
+
+	if (PyTuple_Check(code->co_names)) {
+		for_each_op(code, class_scan_op, &cs);
+	}
+	return cs.qualname;
+}
+
+struct child_scan {
+	PyObject *module;
+	Py_ssize_t index;
+	int depth;
+	PyCodeObject *last_code; /* the code object just loaded, if any */
+	PyCodeObject *only;	 /* child_qualname(): the one child wanted, */
+	PyObject *found;	 /* and its name (borrowed) */
+};
+
+/* The name the bytecode gives @child: a class body's own, the function's otherwise. */
+static PyObject *named(PyCodeObject *child, PyObject *given)
+{
+	/* A class body's function is given the bare class name: its own is in its body. */
+	PyObject *q = is_class_body(child) ? class_body_qualname(child) : NULL;
+
+	return q ? q : given;
+}
+
+static void prebuild(PyCodeObject *code, PyObject *module, Py_ssize_t index, int depth);
+
+static bool child_scan_op(PyCodeObject *code, int op, int oparg, void *arg)
+{
+	struct child_scan *cs = arg;
+	PyCodeObject *child = cs->last_code;
+	PyObject *c;
+
+	cs->last_code = NULL;
+	if (op != LOAD_CONST || !(c = const_at(code, oparg))) {
+		return false;
+	}
+	if (PyCode_Check(c)) {
+		cs->last_code = (PyCodeObject *)c;
+	} else if (child && PyUnicode_Check(c)) {
+		void *extra = NULL;
+
+		if (cs->only) {
+			cs->found = child == cs->only ? named(child, c) : NULL;
+			return cs->found != NULL;
+		}
+		if (pt_code_get_extra((PyObject *)child, cs->index, &extra) == 0 && !extra &&
+		    code_store(child, code_build(child, named(child, c), cs->module), cs->index)) {
+			prebuild(child, cs->module, cs->index, cs->depth + 1);
+		}
+		PyErr_Clear();
+	}
+	return false;
+}
+
+/* The qualified name @code's bytecode gives @child (borrowed), or NULL. */
+static PyObject *child_qualname(PyCodeObject *code, PyCodeObject *child)
+{
+	struct child_scan cs = { NULL, -1, 0, NULL, child, NULL };
+
+	for_each_op(code, child_scan_op, &cs);
+	return cs.found;
+}
+
+/* Whether what a class body creates can be reached from its module without it: the class is
+ * not local to a function (its methods are then found in the MRO of their `self`, or by the
+ * module walk). */
+static bool reachable_class(PyCodeObject *code)
+{
+	PyObject *q = class_body_qualname(code);
+
+	return q && PyUnicode_Check(q) &&
+	       PyUnicode_FindChar(q, '<', 0, PyUnicode_GET_LENGTH(q), 1) < 0;
+}
+
+/*
+ * Builds the descriptions of the code objects that @code creates, and of theirs, when they could
+ * not be named without @code: those of functions (closures, comprehensions, local classes), not
+ * those of a module or of a class of the module, which resolve() names right as they run. A
+ * module imports many more methods than it runs: descriptions are built for little else than
+ * code that runs.
+ */
+static void prebuild(PyCodeObject *code, PyObject *module, Py_ssize_t index, int depth)
+{
+	struct child_scan cs = { module, index, depth, NULL, NULL, NULL };
+
+	if (depth > PREBUILD_MAX_DEPTH || is_module_code(code) ||
+	    (is_class_body(code) && reachable_class(code))) {
+		return;
+	}
+	for_each_op(code, child_scan_op, &cs);
+}
+
+/* The value of the frame's first positional argument (borrowed), or NULL. 3.8-3.10 move an
+ * argument that a closure captures into its cell when the frame starts. */
+static PyObject *first_arg(PyFrameObject *frame, PyCodeObject *code)
+{
+	PyObject *v;
+
+	if (!frame || frame->f_code != code || code->co_argcount < 1) {
+		return NULL;
+	}
+	v = frame->f_localsplus[0];
+	if (!v && code->co_cell2arg) {
+		for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(code->co_cellvars); i++) {
+			if (code->co_cell2arg[i] == 0) {
+				PyObject *cell = frame->f_localsplus[code->co_nlocals + i];
+
+				v = cell && PyCell_Check(cell) ? PyCell_GET(cell) : NULL;
+				break;
+			}
+		}
+	}
+	return v;
+}
+
+/* A staticmethod or classmethod (exactly: a subclass may run code on attribute access). */
+static bool is_method_wrapper(PyObject *v)
+{
+	return Py_TYPE(v) == &PyStaticMethod_Type || Py_TYPE(v) == &PyClassMethod_Type;
+}
+
+/* Reads one attribute of an object of an exact builtin type (a member: no code runs). */
+static PyObject *builtin_attr(PyObject *o, const char *name)
+{
+	PyObject *v = PyObject_GetAttrString(o, name);
+
+	if (!v) {
+		PyErr_Clear();
+		return NULL;
+	}
+	Py_DECREF(v); /* still held by @o */
+	return v;
+}
+
+/* @q if it can be @code's qualified name: @code's co_name, or ending with "." and it. A
+ * decorator may have given its wrapper the name of the function it wraps (functools.wraps):
+ * that is not the name of the wrapper's code. */
+static PyObject *names_code(PyObject *q, PyCodeObject *code)
+{
+	Py_ssize_t qlen, nlen;
+
+	if (!q || !PyUnicode_Check(q) || !PyUnicode_Check(code->co_name)) {
+		return NULL;
+	}
+	qlen = PyUnicode_GET_LENGTH(q);
+	nlen = PyUnicode_GET_LENGTH(code->co_name);
+	if (qlen < nlen || PyUnicode_Tailmatch(q, code->co_name, 0, qlen, 1) != 1 ||
+	    (qlen > nlen && PyUnicode_READ_CHAR(q, qlen - nlen - 1) != '.')) {
+		PyErr_Clear();
+		return NULL;
+	}
+	return q;
+}
+
+/* `__wrapped__` of a decorator's result (functools.wraps), from its instance dict. */
+static PyObject *wrapped_of(PyObject *o)
+{
+	PyObject **dictp = _PyObject_GetDictPtr(o);
+	PyObject *v = NULL;
+
+	if (dictp && *dictp && PyDict_Check(*dictp)) {
+		v = PyDict_GetItemString(*dictp, "__wrapped__");
+	}
+	return v;
+}
+
+/* The __qualname__ (borrowed) of the function running @code that @v stands for: the function
+ * itself, a staticmethod, classmethod or property holding it, or a decorator's result wrapping
+ * it. NULL if @v has nothing to do with @code. */
+static PyObject *qualname_in(PyObject *v, PyCodeObject *code)
+{
+	for (int hops = 0; v && hops < 8; hops++) {
+		if (PyFunction_Check(v)) {
+			if (PyFunction_GET_CODE(v) == (PyObject *)code) {
+				return names_code(((PyFunctionObject *)v)->func_qualname, code);
+			}
+		} else if (is_method_wrapper(v)) {
+			v = builtin_attr(v, "__func__");
+			continue;
+		} else if (Py_TYPE(v) == &PyProperty_Type) {
+			static const char *const acc[3] = { "fget", "fset", "fdel" };
+
+			for (int i = 0; i < 3; i++) {
+				PyObject *q = qualname_in(builtin_attr(v, acc[i]), code);
+
+				if (q) {
+					return q;
+				}
+			}
+			return NULL;
+		}
+		v = wrapped_of(v);
+	}
+	return NULL;
+}
+
+/* Searches the dicts of @type's MRO for the function running @code. */
+static PyObject *qualname_in_mro(PyTypeObject *type, PyCodeObject *code)
+{
+	PyObject *mro = type->tp_mro;
+
+	if (!mro || !PyTuple_Check(mro)) {
+		return NULL;
+	}
+	for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+		PyObject *base = PyTuple_GET_ITEM(mro, i), *dict, *k, *v, *q;
+		Py_ssize_t pos = 0;
+
+		if (!PyType_Check(base) || !(dict = ((PyTypeObject *)base)->tp_dict)) {
+			continue;
+		}
+		while (PyDict_Next(dict, &pos, &k, &v)) {
+			if ((q = qualname_in(v, code))) {
+				return q;
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The module walk: the functions of @globals' module, the classes it defines (their methods,
+ * nested classes) and the code objects these functions create, searched for @target. Bounded by
+ * WALK_BUDGET objects visited.
+ */
+#define WALK_BUDGET 20000
+#define WALK_MAX_DEPTH 8
+
+struct walk {
+	PyCodeObject *target;
+	PyObject *globals;
+	PyObject *module;     /* the module's __name__ */
+	int budget;
+	PyObject *qualname;   /* found: a function running @target, named so (borrowed) */
+	PyCodeObject *parent; /* found: the code object that creates @target (borrowed) */
+};
+
+/* Whether the search is over (found, or out of budget). */
+static bool walk_code(struct walk *w, PyCodeObject *code)
+{
+	PyObject *consts = code->co_consts;
+
+	if (!consts || !PyTuple_Check(consts)) {
+		return false;
+	}
+	for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(consts); i++) {
+		PyObject *c = PyTuple_GET_ITEM(consts, i);
+
+		if (!PyCode_Check(c)) {
+			continue;
+		}
+		if (--w->budget < 0) {
+			return true;
+		}
+		if (c == (PyObject *)w->target) {
+			w->parent = code;
+			return true;
+		}
+		if (walk_code(w, (PyCodeObject *)c)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool walk_value(struct walk *w, PyObject *v, int depth);
+
+/* A class of the module: its dict. */
+static bool walk_type(struct walk *w, PyTypeObject *type, int depth)
+{
+	PyObject *dict = type->tp_dict, *mod, *k, *v;
+	Py_ssize_t pos = 0;
+
+	if (depth > WALK_MAX_DEPTH || !dict || !PyDict_Check(dict) || !w->module) {
+		return false;
+	}
+	mod = PyDict_GetItemString(dict, "__module__");
+	if (!mod || !PyUnicode_CheckExact(mod) || PyUnicode_Compare(mod, w->module) != 0) {
+		PyErr_Clear();
+		return false;
+	}
+	while (PyDict_Next(dict, &pos, &k, &v)) {
+		if (walk_value(w, v, depth + 1)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool walk_value(struct walk *w, PyObject *v, int depth)
+{
+	for (int hops = 0; v && hops < 8; hops++) {
+		if (--w->budget < 0) {
+			return true;
+		}
+		if (PyFunction_Check(v)) {
+			PyFunctionObject *f = (PyFunctionObject *)v;
+
+			/* Another module's function (a decorator's wrapper) may wrap ours. */
+			if (f->func_globals == w->globals) {
+				if (f->func_code == (PyObject *)w->target &&
+				    (w->qualname = names_code(f->func_qualname, w->target))) {
+					return true;
+				}
+				if (PyCode_Check(f->func_code) &&
+				    walk_code(w, (PyCodeObject *)f->func_code)) {
+					return true;
+				}
+			}
+		} else if (is_method_wrapper(v)) {
+			v = builtin_attr(v, "__func__");
+			continue;
+		} else if (Py_TYPE(v) == &PyProperty_Type) {
+			static const char *const acc[3] = { "fget", "fset", "fdel" };
+
+			for (int i = 0; i < 3; i++) {
+				if (walk_value(w, builtin_attr(v, acc[i]), depth)) {
+					return true;
+				}
+			}
+			return false;
+		} else if (PyType_Check(v)) {
+			return walk_type(w, (PyTypeObject *)v, depth);
+		} else if (PyModule_Check(v)) {
+			return false;
+		}
+		v = wrapped_of(v);
+	}
+	return false;
+}
+
+/* Whether @code's own consts hold @target. */
+static bool creates(PyCodeObject *code, PyCodeObject *target)
+{
+	PyObject *consts = code->co_consts;
+
+	if (consts && PyTuple_Check(consts)) {
+		for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(consts); i++) {
+			if (PyTuple_GET_ITEM(consts, i) == (PyObject *)target) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * The qualified name of a code object met without its creator having been seen (borrowed;
+ * NULL: its co_name). Or none, but then the creator's code was found and the descriptions of
+ * what it creates were built (prebuild()), this one included.
+ */
+static PyObject *resolve(PyCodeObject *code, PyObject *globals, PyFrameObject *frame,
+			 PyObject *mod, Py_ssize_t index)
+{
+	struct walk w = { code, globals, mod, WALK_BUDGET, NULL, NULL };
+	PyObject *q = NULL, *self, *k, *v;
+	Py_ssize_t pos = 0;
+
+	if (is_class_body(code)) {
+		return class_body_qualname(code);
+	}
+	if (is_module_code(code) || !globals || !PyDict_Check(globals)) {
+		return NULL;
+	}
+	/* A function of the module. */
+	q = qualname_in(PyDict_GetItemWithError(globals, code->co_name), code);
+	PyErr_Clear();
+	if (q) {
+		return q;
+	}
+	/* Created by its caller: a comprehension, a generator expression, a local function. A
+	 * module's code objects are named by their name. */
+	if (frame && frame->f_code == code && frame->f_back &&
+	    creates(frame->f_back->f_code, code)) {
+		PyCodeObject *parent = frame->f_back->f_code;
+
+		if (is_class_body(parent)) {
+			return child_qualname(parent, code);
+		}
+		if (!is_module_code(parent)) {
+			prebuild(parent, mod, index, 0);
+		}
+		return NULL;
+	}
+	/* A method (self), a classmethod or a metaclass method (cls). */
+	self = first_arg(frame, code);
+	if (self) {
+		q = qualname_in_mro(Py_TYPE(self), code);
+		if (!q && PyType_Check(self)) {
+			q = qualname_in_mro((PyTypeObject *)self, code);
+		}
+		if (q) {
+			return q;
+		}
+	}
+	/* Anywhere in the module: a staticmethod, a decorator's wrapper, a closure. */
+	while (PyDict_Next(globals, &pos, &k, &v)) {
+		if (walk_value(&w, v, 0)) {
+			break;
+		}
+	}
+	if (w.parent) {
+		prebuild(w.parent, mod, index, 0);
+	}
+	return w.qualname;
+}
+
+static struct pt_code *code_new(PyCodeObject *code, PyObject *globals, PyFrameObject *frame,
+				Py_ssize_t index)
+{
+	PyObject *mod = pt_globals_module(globals);
+	PyObject *q = resolve(code, globals, frame, mod, index);
+	struct pt_code *pc;
+	void *extra = NULL;
+
+	/* Built by resolve(), with the code object that creates it. */
+	if (pt_code_get_extra((PyObject *)code, index, &extra) == 0 && extra) {
+		return extra;
+	}
+	PyErr_Clear();
+	pc = code_store(code, code_build(code, q, mod), index);
+	if (pc) {
+		prebuild(code, mod, index, 0);
+	}
+	return pc;
+}
+#else
+static struct pt_code *code_new(PyCodeObject *code, PyObject *globals, PyFrameObject *frame,
+				Py_ssize_t index)
+{
+	(void)frame;
+	return code_store(code, code_build(code, code->co_qualname, pt_globals_module(globals)),
+			  index);
+}
+#endif
+
+const struct pt_code *pt_code_get(PyCodeObject *code, PyObject *globals, PyFrameObject *frame,
+				  Py_ssize_t index)
 {
 	struct pt_exc exc;
 	void *extra = NULL;
@@ -237,14 +795,7 @@ const struct pt_code *pt_code_get(PyCodeObject *code, PyObject *globals, Py_ssiz
 		return extra;
 	}
 	exc = pt_exc_save();
-	pc = code_build(code, globals);
-	if (pc && pt_code_set_extra((PyObject *)code, index, pc) < 0) {
-		PyMem_RawFree(pc);
-		pc = NULL;
-	}
-	if (pc) {
-		codes_add(pc);
-	}
+	pc = code_new(code, globals, frame, index);
 	PyErr_Clear();
 	pt_exc_restore(exc);
 	return pc;
@@ -324,6 +875,13 @@ void pt_cfunc_name(PyObject *func, char *buf, size_t size)
 	size_t off = 0;
 
 	buf[0] = '\0';
+	if (Py_TYPE(func) == &PyMethodDescr_Type) {
+		/* a method of a C type called through its descriptor (sys.monitoring): "list.append" */
+		type_name(((PyDescrObject *)func)->d_type, buf, size, &off);
+		append_str(buf, size, &off, ".");
+		append_str(buf, size, &off, ((PyMethodDescrObject *)func)->d_method->ml_name);
+		return;
+	}
 	if (!PyCFunction_Check(func)) {
 		type_name(Py_TYPE(func), buf, size, &off);
 		return;

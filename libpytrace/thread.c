@@ -30,6 +30,7 @@
 
 static __thread int32_t cached_tid;
 static unsigned int fork_gen; /* bumped in every fork child */
+unsigned int pt_thread_gen;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void atfork_child(void)
@@ -237,7 +238,7 @@ static bool push_py(struct pt_thread *t, const struct pt_pyframe *pf)
 	struct pt_frame f = { .key = pf->key, .code = pf->code };
 	PyObject *mod;
 
-	f.info = pt_code_get(pf->code, pf->globals, t->code_index);
+	f.info = pt_code_get(pf->code, pf->globals, pf->frame, t->code_index);
 	if (!f.info) {
 		return false;
 	}
@@ -261,7 +262,7 @@ bool pt_thread_traces(struct pt_thread *t, const struct pt_pyframe *pf)
 	const struct pt_code *info;
 
 	refresh_config(t);
-	info = pt_code_get(pf->code, pf->globals, t->code_index);
+	info = pt_code_get(pf->code, pf->globals, pf->frame, t->code_index);
 	if (!info) {
 		return true;
 	}
@@ -375,6 +376,10 @@ static const struct pt_cname *cname_get(struct pt_thread *t, PyObject *func)
 		} else {
 			owner = PyType_Check(self) ? (const void *)self : (const void *)Py_TYPE(self);
 		}
+	} else if (Py_TYPE(func) == &PyMethodDescr_Type) {
+		/* sys.monitoring reports `obj.method()` of a C type as a call of its descriptor */
+		ml = ((PyMethodDescrObject *)func)->d_method;
+		owner = ((PyDescrObject *)func)->d_type;
 	}
 	if (t->cnames_cap) {
 		e = t->cnames[cname_slot(t->cnames, t->cnames_cap, ml, owner)];
@@ -456,7 +461,7 @@ void pt_thread_exception(struct pt_thread *t, const struct pt_pyframe *pf, PyObj
 	if (!lttng_ust_tracepoint_enabled(python, exception)) {
 		return;
 	}
-	c = pt_code_get(pf->code, pf->globals, t->code_index);
+	c = pt_code_get(pf->code, pf->globals, pf->frame, t->code_index);
 	if (!c) {
 		return;
 	}
@@ -483,10 +488,25 @@ void pt_thread_exception(struct pt_thread *t, const struct pt_pyframe *pf, PyObj
 
 int pt_pyframe_line(const struct pt_pyframe *pf)
 {
+	int line;
+
 	if (pf->frame) {
 		return PyFrame_GetLineNumber(pf->frame);
 	}
-	return PyCode_Addr2Line(pf->code, pf->offset);
+	line = PyCode_Addr2Line(pf->code, pf->offset);
+	if (line < 0) {
+		/* 3.12+: compiler-generated code (the re-raise that ends an `except`, `finally` or
+		 * `with` cleanup) has no line. sys.monitoring events are about the current frame,
+		 * whose own line is then that of the statement it cleans up after (as 3.11's). */
+		PyFrameObject *frame = PyEval_GetFrame();
+		PyCodeObject *code = frame ? PyFrame_GetCode(frame) : NULL;
+
+		if (code == pf->code) {
+			line = PyFrame_GetLineNumber(frame);
+		}
+		Py_XDECREF(code);
+	}
+	return line < 0 ? 0 : line;
 }
 
 /* ---- the object ---- */
@@ -495,6 +515,7 @@ static void thread_dealloc(PyObject *self)
 {
 	struct pt_thread *t = (struct pt_thread *)self;
 
+	__atomic_add_fetch(&pt_thread_gen, 1, __ATOMIC_RELAXED);
 	pt_thread_close(t, true);
 	pt_fast_free(t);
 	PyMem_RawFree(t->stack);
