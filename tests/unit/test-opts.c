@@ -25,14 +25,14 @@ struct bigger_opts {
 
 TestSuite(opts, .init = py_init, .fini = py_fini);
 
-/* The c_calls option the current thread was attached with (its profile object's copy). */
+/* The c_calls option the current thread was attached with (through its libpytrace object: the
+ * profile object up to 3.11, the one in its thread state's dict from 3.12 on; see unit.h). */
 static bool attached_c_calls(void)
 {
-	PyThreadState *ts = PyThreadState_Get();
+	PyObject *obj = thread_obj();
 
-	cr_assert_not_null(ts->c_profileobj, "the thread has no profile object");
-	cr_assert_str_eq(Py_TYPE(ts->c_profileobj)->tp_name, "pytrace.ThreadState");
-	return ((struct pt_thread *)ts->c_profileobj)->pi->cfg->c_calls;
+	cr_assert_not_null(obj, "the thread has no libpytrace object");
+	return ((struct pt_thread *)obj)->pi->cfg->c_calls;
 }
 
 /* Checks that a failed attach left nothing behind and that good options attach afterwards. */
@@ -41,8 +41,8 @@ static void assert_not_attached_then_attach(void)
 	PyInterpreterState *interp = PyInterpreterState_Get();
 	PYTRACE_OPTS(pytrace_attach_opts, good);
 
-	cr_assert_null(PyThreadState_Get()->c_profilefunc);
-	cr_assert(py_true("__import__('sys').getprofile() is None"));
+	cr_assert_eq(hooked(), 0);
+	cr_assert(py_true(PY_UNTRACED));
 	assert_call(pytrace_thread_attach(), -ENOENT);
 	assert_call(pytrace_attach(interp, &good), 0);
 	assert_call(pytrace_detach(interp), 0);
@@ -57,7 +57,43 @@ Test(opts, layout)
 	cr_assert_gt(offsetof(struct pytrace_attach_opts, max_depth),
 		     offsetof(struct pytrace_attach_opts, exclude));
 	cr_assert_lt(KNOWN, sizeof(struct pytrace_attach_opts), "no padding to test");
+	cr_assert_str_eq(UNIT_THREAD_KEY, PT_THREAD_KEY);
 }
+
+#if UNIT_MONITORING
+/* Whether libpytrace's sys.monitoring events include those of C calls, -1 if it has no events.
+ * (C_RETURN and C_RAISE come with CALL: get_events() does not list them.) */
+static int monitored_c_calls(void)
+{
+	return py_int("next((int(" PY_MON ".get_events(i) & " PY_MON ".events.CALL != 0) "
+		      "for i in (3, 4) if " PY_MON ".get_tool(i) == 'pytrace' and "
+		      PY_MON ".get_events(i)), -1)");
+}
+
+Test(opts, c_calls_set_the_monitoring_events)
+{
+	PyInterpreterState *interp = PyInterpreterState_Get();
+	PYTRACE_OPTS(pytrace_attach_opts, c_calls, .c_calls = true);
+	PYTRACE_OPTS(pytrace_attach_opts, defaults);
+
+	/* 3.12+: the events of C calls cost even when nothing is recorded: only with c_calls,
+	 * and pytrace_config_set() turns them on and off. */
+	assert_call(pytrace_attach(interp, NULL), 0);
+	cr_assert_eq(monitored_c_calls(), 0);
+	assert_call(pytrace_config_set(interp, &c_calls), 0);
+	cr_assert_eq(monitored_c_calls(), 1);
+	cr_assert(attached_c_calls());
+	assert_call(pytrace_config_set(interp, &defaults), 0);
+	cr_assert_eq(monitored_c_calls(), 0);
+	cr_assert_not(attached_c_calls());
+	assert_call(pytrace_detach(interp), 0);
+
+	assert_call(pytrace_attach(interp, &c_calls), 0);
+	cr_assert_eq(monitored_c_calls(), 1);
+	assert_call(pytrace_detach(interp), 0);
+	cr_assert_eq(monitored_c_calls(), -1);
+}
+#endif
 
 Test(opts, null_opts_are_the_defaults)
 {
@@ -173,7 +209,7 @@ Test(opts, sz_smaller_than_size_t_is_einval)
 		struct pytrace_attach_opts opts = { .sz = sizes[i] };
 
 		assert_call(pytrace_attach(interp, &opts), -EINVAL);
-		cr_assert(py_true("__import__('sys').getprofile() is None"), "sz=%zu", sizes[i]);
+		cr_assert(py_true(PY_UNTRACED), "sz=%zu", sizes[i]);
 		assert_call(pytrace_detach(interp), -ENOENT);
 	}
 	assert_not_attached_then_attach();
@@ -208,7 +244,7 @@ Test(opts, larger_sz_nonzero_tail_is_einval)
 		big.o.c_calls = true;
 		big.bytes[i] = 1;
 		assert_call(pytrace_attach(interp, &big.o), -EINVAL);
-		cr_assert_null(PyThreadState_Get()->c_profilefunc, "byte %zu: left attached", i);
+		cr_assert_eq(hooked(), 0, "byte %zu: left attached", i);
 		assert_call(pytrace_detach(interp), -ENOENT);
 	}
 	assert_not_attached_then_attach();
@@ -270,7 +306,7 @@ Test(opts, bad_opts_while_attached)
 	ret = pytrace_attach(interp, &bad);
 	cr_assert(ret == -EINVAL || ret == -EALREADY, "returned %d", ret);
 	assert_no_pyerr();
-	cr_assert(py_true("__import__('sys').getprofile() is not None"));
+	cr_assert(py_true(PY_TRACED));
 	cr_assert_not(attached_c_calls());
 	assert_call(pytrace_detach(interp), 0);
 }

@@ -48,21 +48,6 @@ static void run_job(struct job *j, bool release_gil)
 	}
 }
 
-/* 1 if the calling thread has libpytrace's profile hook, 0 if it has none, -1 if another. */
-static int hooked(void)
-{
-	PyThreadState *ts = PyThreadState_Get();
-	PyObject *obj = ts->c_profileobj;
-
-	if (!ts->c_profilefunc) {
-		return 0;
-	}
-	if (obj && !strcmp(Py_TYPE(obj)->tp_name, "pytrace.ThreadState")) {
-		return 1;
-	}
-	return -1;
-}
-
 Test(threads, no_thread_state_is_einval)
 {
 	PyInterpreterState *interp = PyInterpreterState_Get();
@@ -118,16 +103,18 @@ Test(threads, thread_attach_main_thread)
 
 	assert_call(pytrace_thread_attach(), -ENOENT);
 	assert_call(pytrace_attach(interp, NULL), 0);
-	obj = PyThreadState_Get()->c_profileobj;
+	obj = thread_obj();
+	cr_assert_not_null(obj);
 	/* Already traced since attach: nothing to do, same hook object. */
 	assert_call(pytrace_thread_attach(), 0);
 	assert_call(pytrace_thread_attach(), 0);
-	cr_assert_eq(PyThreadState_Get()->c_profileobj, obj);
+	cr_assert_eq(thread_obj(), obj);
 	assert_call(pytrace_detach(interp), 0);
 	assert_call(pytrace_thread_attach(), -ENOENT);
 	cr_assert_eq(hooked(), 0);
 }
 
+#if !UNIT_MONITORING
 Test(threads, thread_attach_after_program_profile_is_ebusy)
 {
 	PyInterpreterState *interp = PyInterpreterState_Get();
@@ -166,6 +153,34 @@ Test(threads, thread_attach_again_gets_exception_hook)
 	assert_call(pytrace_detach(interp), 0);
 	cr_assert_null(ts->c_tracefunc);
 }
+#else
+Test(threads, thread_attach_with_program_profile)
+{
+	PyInterpreterState *interp = PyInterpreterState_Get();
+	PyThreadState *ts = PyThreadState_Get();
+	PyObject *obj;
+
+	/* 3.12+: the program's profile function is another sys.monitoring tool. Both run, and
+	 * libpytrace keeps its events, exceptions included, while the program takes its profile
+	 * hook and gives it back. */
+	assert_call(pytrace_attach(interp, NULL), 0);
+	obj = thread_obj();
+	PyEval_SetProfile(dummy_profile, NULL);
+	assert_call(pytrace_thread_attach(), 0);
+	cr_assert_eq(ts->c_profilefunc, dummy_profile);
+	cr_assert_eq(hooked(), 1);
+	cr_assert_eq(thread_obj(), obj);
+	PyEval_SetProfile(NULL, NULL);
+	assert_call(pytrace_thread_attach(), 0);
+	cr_assert_eq(hooked(), 1);
+	cr_assert(py_true("any(" PY_MON ".get_tool(i) == 'pytrace' and " PY_MON ".get_events(i) & "
+			  PY_MON ".events.RAISE for i in (3, 4))"));
+	assert_call(pytrace_detach(interp), 0);
+	cr_assert_eq(hooked(), 0);
+	cr_assert_null(ts->c_profilefunc);
+	cr_assert_null(ts->c_tracefunc);
+}
+#endif
 
 static void job_thread_attach(struct job *j)
 {
@@ -188,13 +203,36 @@ Test(threads, thread_attach_c_thread)
 
 	assert_call(pytrace_attach(PyInterpreterState_Get(), NULL), 0);
 	run_job(&j, true);
-	cr_assert_eq(j.r[0], 0, "a C thread was traced before pytrace_thread_attach()");
+	/* 3.12+: sys.monitoring traces every thread of the interpreter, this one too, and
+	 * pytrace_thread_attach() has nothing left to do. */
+	cr_assert_eq(j.r[0], UNIT_MONITORING ? 1 : 0,
+		     "a C thread was traced before pytrace_thread_attach() (or not on 3.12+)");
 	cr_assert_eq(j.r[1], 0);
 	cr_assert_eq(j.r[2], 1);
 	cr_assert_eq(j.r[3], 0, "a second pytrace_thread_attach() returned %d", j.r[3]);
 	cr_assert_eq(j.r[4], 1);
 	cr_assert_eq(j.r[5], 0, "a Python exception was left set");
 	cr_assert_eq(j.r[6], 0);
+	assert_call(pytrace_detach(PyInterpreterState_Get()), 0);
+}
+
+Test(threads, c_threads_one_after_another)
+{
+	/* Each C thread gets a new thread state, often at the address of the previous one, which
+	 * was freed with its libpytrace object: no thread may find a stale one (3.12+ caches the
+	 * object per OS thread and thread state; valgrind/ASan builds see any stale use). */
+	assert_call(pytrace_attach(PyInterpreterState_Get(), NULL), 0);
+	for (int i = 0; i < 30; i++) {
+		struct job j = { .fn = job_thread_attach };
+
+		run_job(&j, true);
+		cr_assert_eq(j.r[1], 0, "round %d", i);
+		cr_assert_eq(j.r[2], 1, "round %d", i);
+		cr_assert_eq(j.r[4], 1, "round %d", i);
+		cr_assert_eq(j.r[5], 0, "round %d: a Python exception was left set", i);
+		cr_assert_eq(j.r[6], 0, "round %d", i);
+		py_run("sum(i * i for i in range(10))");
+	}
 	assert_call(pytrace_detach(PyInterpreterState_Get()), 0);
 }
 
@@ -229,7 +267,8 @@ Test(threads, thread_attach_c_thread_with_profile_is_ebusy)
 
 	assert_call(pytrace_attach(PyInterpreterState_Get(), NULL), 0);
 	run_job(&j, true);
-	cr_assert_eq(j.r[0], -EBUSY);
+	/* 3.12+: the program's profile function is no obstacle (another sys.monitoring tool). */
+	cr_assert_eq(j.r[0], UNIT_MONITORING ? 0 : -EBUSY);
 	cr_assert_eq(j.r[1], 1, "the program's profile function was displaced");
 	cr_assert_eq(j.r[2], 0);
 	cr_assert_eq(j.r[3], 1);
@@ -317,7 +356,7 @@ Test(threads, threading_threads_started_after_attach)
 	       "def seen():\n"
 	       "    r = []\n"
 	       "    t = threading.Thread(\n"
-	       "        target=lambda: r.append(type(sys.getprofile()).__name__))\n"
+	       "        target=lambda: r.append(" PY_TRACE_STATE "))\n"
 	       "    t.start()\n"
 	       "    t.join()\n"
 	       "    return r[0]\n");
@@ -337,9 +376,9 @@ Test(threads, threading_thread_running_at_attach_and_detach)
 	       "go1, go2, seen = threading.Event(), threading.Event(), []\n"
 	       "def worker():\n"
 	       "    go1.wait()\n"
-	       "    seen.append(type(sys.getprofile()).__name__)\n"
+	       "    seen.append(" PY_TRACE_STATE ")\n"
 	       "    go2.wait()\n"
-	       "    seen.append(type(sys.getprofile()).__name__)\n"
+	       "    seen.append(" PY_TRACE_STATE ")\n"
 	       "t = threading.Thread(target=worker)\n"
 	       "t.start()\n");
 	assert_call(pytrace_attach(interp, NULL), 0);
@@ -365,7 +404,7 @@ Test(threads, other_interpreters_thread_state_is_einval)
 	assert_call(pytrace_detach(main_interp), -EINVAL);
 	assert_call(pytrace_attach(sub_interp, NULL), 0);
 	cr_assert_eq(hooked(), 1);
-	cr_assert(py_true("__import__('sys').getprofile() is not None"));
+	cr_assert(py_true(PY_TRACED));
 	assert_call(pytrace_thread_attach(), 0);
 	assert_call(pytrace_attach(sub_interp, NULL), -EALREADY);
 	assert_call(pytrace_detach(sub_interp), 0);
@@ -397,8 +436,8 @@ Test(threads, interpreters_are_attached_independently)
 	cr_assert_not_null(sub_ts);
 	/* The main interpreter's attachment does not reach the sub-interpreter. */
 	cr_assert_eq(hooked(), 0);
-	cr_assert(py_true("__import__('sys').getprofile() is None"));
-	cr_assert(py_true("__import__('threading').getprofile() is None"));
+	cr_assert(py_true(PY_UNTRACED));
+	cr_assert(py_true(THREADING_PROFILE " is None"));
 	assert_call(pytrace_thread_attach(), -ENOENT);
 	assert_call(pytrace_detach(sub_ts->interp), -ENOENT);
 
@@ -435,3 +474,85 @@ Test(threads, ended_sub_interpreter_leaves_the_registry)
 	}
 	assert_call(pytrace_detach(main_ts->interp), -ENOENT);
 }
+
+#if UNIT_MONITORING
+/* 3.12+: interpreters with a GIL of their own run their callbacks at the same time. */
+
+#define OWN_GIL_CODE                                                                               \
+	"def fib(n):\n"                                                                            \
+	"    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"                                      \
+	"def gen(n):\n"                                                                            \
+	"    for i in range(n):\n"                                                                 \
+	"        yield i\n"                                                                        \
+	"for _ in range(200):\n"                                                                   \
+	"    fib(12)\n"                                                                            \
+	"    sorted(gen(50), key=lambda v: -v)\n"                                                  \
+	"    try:\n"                                                                               \
+	"        {}['missing']\n"                                                                  \
+	"    except KeyError:\n"                                                                   \
+	"        pass\n"
+
+static void job_own_gil(struct job *j)
+{
+	PyInterpreterConfig cfg = {
+		.use_main_obmalloc = 0,
+		.allow_threads = 1,
+		.check_multi_interp_extensions = 1,
+		.gil = PyInterpreterConfig_OWN_GIL,
+	};
+	PYTRACE_OPTS(pytrace_attach_opts, opts, .c_calls = true);
+	PyThreadState *ts = NULL;
+	PyStatus st = Py_NewInterpreterFromConfig(&ts, &cfg);
+
+	if (PyStatus_Exception(st) || !ts) {
+		j->r[0] = -1000;
+		return;
+	}
+	j->r[0] = pytrace_attach(PyInterpreterState_Get(), &opts);
+	j->r[1] = PyRun_SimpleString(OWN_GIL_CODE);
+	j->r[2] = hooked();
+	j->r[3] = pytrace_detach(PyInterpreterState_Get());
+	j->r[4] = PyErr_Occurred() != NULL;
+	Py_EndInterpreter(ts);
+}
+
+static void job_main_interp(struct job *j)
+{
+	PyGILState_STATE g = PyGILState_Ensure();
+
+	j->r[0] = PyRun_SimpleString(OWN_GIL_CODE);
+	j->r[1] = hooked();
+	PyGILState_Release(g);
+}
+
+Test(threads, own_gil_interpreters_at_once)
+{
+	struct job subs[2] = { { .fn = job_own_gil }, { .fn = job_own_gil } };
+	struct job main_job = { .fn = job_main_interp };
+	pthread_t th[3];
+	PyThreadState *saved;
+
+	assert_call(pytrace_attach(PyInterpreterState_Get(), NULL), 0);
+	py_run("pass");
+	saved = PyEval_SaveThread();
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(pthread_create(&th[i], NULL, job_main, &subs[i]), 0);
+	}
+	cr_assert_eq(pthread_create(&th[2], NULL, job_main, &main_job), 0);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(pthread_join(th[i], NULL), 0);
+	}
+	PyEval_RestoreThread(saved);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(subs[i].r[0], 0, "sub %d: attach returned %d", i, subs[i].r[0]);
+		cr_assert_eq(subs[i].r[1], 0, "sub %d: the code failed", i);
+		cr_assert_eq(subs[i].r[2], 1, "sub %d: not traced", i);
+		cr_assert_eq(subs[i].r[3], 0, "sub %d: detach returned %d", i, subs[i].r[3]);
+		cr_assert_eq(subs[i].r[4], 0, "sub %d: a Python exception was left set", i);
+	}
+	cr_assert_eq(main_job.r[0], 0);
+	cr_assert_eq(main_job.r[1], 1);
+	cr_assert_eq(hooked(), 1);
+	assert_call(pytrace_detach(PyInterpreterState_Get()), 0);
+}
+#endif

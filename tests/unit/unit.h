@@ -9,6 +9,11 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <frameobject.h> /* PyFrameObject: 3.8's Python.h does not declare it */
+
+#if PY_VERSION_HEX < 0x03090000
+#define PyInterpreterState_Get _PyInterpreterState_Get /* public from 3.9 on */
+#endif
 
 #include <criterion/criterion.h>
 
@@ -20,6 +25,14 @@
 #include <unistd.h>
 
 #include <pytrace/pytrace.h>
+
+/* threading.getprofile() as a Python expression: 3.8/3.9 have no such function; there the hook
+ * is the module global that threading.setprofile() sets (and that libpytrace reads). */
+#if PY_VERSION_HEX >= 0x030A0000
+#define THREADING_PROFILE "__import__('threading').getprofile()"
+#else
+#define THREADING_PROFILE "__import__('threading')._profile_hook"
+#endif
 
 static inline void py_init(void)
 {
@@ -80,6 +93,143 @@ static inline int dummy_profile(PyObject *obj, PyFrameObject *frame, int what, P
 	(void)arg;
 	return 0;
 }
+
+/*
+ * The hook backend under test, for the tests that look at the hooks themselves.
+ * 3.8-3.11: libpytrace takes the profile hook of each thread (and threading.setprofile()); a
+ * program's own profile function makes attach -EBUSY. 3.12+: sys.monitoring, with a tool id of
+ * its own (3 or 4) whose events cover every thread of the interpreter at once; the program's
+ * profile and trace functions are other tools (6, 7) and never in the way: only other tools on
+ * both ids make attach -EBUSY.
+ */
+#define UNIT_MONITORING (PY_VERSION_HEX >= 0x030C0000)
+
+/* internal.h's PT_THREAD_KEY (test-opts.c checks that they agree). */
+#define UNIT_THREAD_KEY "libpytrace.thread"
+
+#if UNIT_MONITORING
+#define PY_MON "__import__('sys').monitoring"
+/* Python expressions: libpytrace's hooks are in place for the code evaluating it ... */
+#define PY_TRACED                                                                                  \
+	"any(" PY_MON ".get_tool(i) == 'pytrace' and " PY_MON ".get_events(i) != 0 "             \
+	"for i in (3, 4))"
+/* ... nothing of libpytrace is installed ... */
+#define PY_UNTRACED "all(" PY_MON ".get_tool(i) != 'pytrace' for i in (3, 4))"
+/* ... and which of the two, as a thread of the test reports it. */
+#define PY_TRACE_STATE                                                                             \
+	"('ThreadState' if " PY_TRACED " else 'NoneType' if " PY_UNTRACED " else 'other')"
+#else
+#define PY_TRACED "type(__import__('sys').getprofile()).__name__ == 'ThreadState'"
+#define PY_UNTRACED "__import__('sys').getprofile() is None"
+#define PY_TRACE_STATE "type(__import__('sys').getprofile()).__name__"
+#endif
+
+/* Evaluates @expr in __main__; its int value, or -2 if it raised. Unlike py_true(), usable on any
+ * thread (no assertion). */
+static inline int py_int(const char *expr)
+{
+	PyObject *main_dict = PyModule_GetDict(PyImport_AddModule("__main__"));
+	PyObject *res = PyRun_String(expr, Py_eval_input, main_dict, main_dict);
+	long v = res ? PyLong_AsLong(res) : -2;
+
+	Py_XDECREF(res);
+	if (PyErr_Occurred()) {
+		PyErr_Clear();
+		v = -2;
+	}
+	return (int)v;
+}
+
+/*
+ * The calling thread's libpytrace object (a struct pt_thread, "pytrace.ThreadState"), borrowed,
+ * or NULL. 3.8-3.11: the argument of its profile hook. 3.12+: kept in its thread state's dict,
+ * from the thread's first Python event after attach on: a statement is run first.
+ */
+static inline PyObject *thread_obj(void)
+{
+	PyThreadState *ts = PyThreadState_Get();
+	PyObject *obj;
+
+#if UNIT_MONITORING
+	PyObject *dict;
+
+	if (PyRun_SimpleString("pass") < 0) {
+		PyErr_Clear();
+	}
+	dict = PyThreadState_GetDict();
+	obj = dict ? PyDict_GetItemString(dict, UNIT_THREAD_KEY) : NULL;
+#else
+	obj = ts->c_profilefunc ? ts->c_profileobj : NULL;
+#endif
+	(void)ts;
+	return obj && !strcmp(Py_TYPE(obj)->tp_name, "pytrace.ThreadState") ? obj : NULL;
+}
+
+/*
+ * 1 if libpytrace traces the calling thread, 0 if nothing of libpytrace is installed for it, -1
+ * if something else: another profile function holds the thread (3.8-3.11), or libpytrace's tool
+ * has no events or the thread no state object (3.12+). Runs on any thread.
+ */
+static inline int hooked(void)
+{
+#if UNIT_MONITORING
+	int events = py_int("next((int(" PY_MON ".get_events(i) != 0) for i in (3, 4) "
+			    "if " PY_MON ".get_tool(i) == 'pytrace'), -1)");
+
+	if (events < 0) {
+		return 0;
+	}
+	return events == 1 && thread_obj() ? 1 : -1;
+#else
+	PyThreadState *ts = PyThreadState_Get();
+
+	if (!ts->c_profilefunc) {
+		return 0;
+	}
+	return thread_obj() ? 1 : -1;
+#endif
+}
+
+/*
+ * Makes pytrace_attach() of the current interpreter fail with -EBUSY, as another profiler does:
+ * 3.8-3.11 a C profile function on the calling thread; 3.12+ other tools on sys.monitoring ids 3
+ * and 4 (named "other3" and "other4"). unblock_hooks() undoes it.
+ */
+static inline void block_hooks(void)
+{
+#if UNIT_MONITORING
+	cr_assert_eq(PyRun_SimpleString("import sys\n"
+					"sys.monitoring.use_tool_id(3, 'other3')\n"
+					"sys.monitoring.use_tool_id(4, 'other4')"),
+		     0);
+#else
+	PyEval_SetProfile(dummy_profile, NULL);
+#endif
+}
+
+static inline void unblock_hooks(void)
+{
+#if UNIT_MONITORING
+	cr_assert_eq(PyRun_SimpleString("import sys\n"
+					"sys.monitoring.free_tool_id(3)\n"
+					"sys.monitoring.free_tool_id(4)"),
+		     0);
+#else
+	PyEval_SetProfile(NULL, NULL);
+#endif
+}
+
+/*
+ * Python statements that make the interpreter refuse pytrace_attach() with a Python error
+ * (-EIO), and undo it: libpytrace needs `threading` (3.8-3.11) or `sys.monitoring` (3.12+).
+ */
+#if UNIT_MONITORING
+#define PY_BREAK_HOOKS "import sys\nsaved_monitoring = sys.monitoring\nsys.monitoring = None"
+#define PY_FIX_HOOKS "sys.monitoring = saved_monitoring"
+#else
+#define PY_BREAK_HOOKS "import sys\nsys.modules['threading'] = None"
+#define PY_FIX_HOOKS "del sys.modules['threading']"
+#endif
 
 /*
  * stderr capture by file descriptor: libpytrace logs with write(2) on STDERR_FILENO, so stdio-level

@@ -6,6 +6,8 @@ Scripts print `tid LABEL N` lines (N = threading.get_native_id(), the kernel tid
 carry in their `tid` field), so that a test knows which thread is which.
 """
 import os
+import subprocess
+import tempfile
 import textwrap
 
 from lttngharness import compact, run_traced
@@ -23,6 +25,21 @@ def host_path():
 
 def example_path():
     return _binary("PYTRACE_EMBED_EXAMPLE", "examples/embed/pytrace-embed-example")
+
+
+def _embedded_version():
+    with tempfile.NamedTemporaryFile("w", suffix=".py") as f:
+        f.write("import sys\nprint(*sys.version_info[:2])\n")
+        f.flush()
+        r = subprocess.run([host_path(), f.name], capture_output=True, text=True, check=True,
+                           timeout=60)
+    return tuple(int(x) for x in r.stdout.split())
+
+
+# (major, minor) of the CPython the hosts embed. From 3.12 on, libpytrace traces through
+# sys.monitoring, which covers every thread of the interpreter and leaves the profile hooks to
+# the program: the tests that depend on it say how.
+PY = _embedded_version()
 
 
 def check_clean_run(t, logs=()):

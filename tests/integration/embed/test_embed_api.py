@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The C API's contract, called from Python through the host: return values (0 or a negative
 errno), and that a failed call leaves nothing installed and records nothing."""
-from embedhelp import run_script, seq, tids
+from embedhelp import PY, run_script, seq, tids
 from lttngharness import assert_balanced, compact
 
 
@@ -21,11 +21,23 @@ def test_return_values(tmp_path):
         assert host.detach() == -errno.ENOENT
         assert host.thread_attach() == -errno.ENOENT
 
-        # Another profile function on a thread of the interpreter: refused, nothing installed.
-        sys.setprofile(lambda *args: None)
-        assert host.attach() == -errno.EBUSY
-        sys.setprofile(None)
-        assert sys.getprofile() is None
+        if sys.version_info < (3, 12):
+            # Another profile function on a thread of the interpreter: refused, nothing
+            # installed.
+            sys.setprofile(lambda *args: None)
+            assert host.attach() == -errno.EBUSY
+            sys.setprofile(None)
+            assert sys.getprofile() is None
+        else:
+            # sys.monitoring: other tools hold both ids libpytrace may take (3 and 4).
+            sys.monitoring.use_tool_id(3, "other3")
+            sys.monitoring.use_tool_id(4, "other4")
+            assert host.attach() == -errno.EBUSY
+            assert sys.monitoring.get_tool(3) == "other3"
+            assert sys.monitoring.get_tool(4) == "other4"
+            assert sys.monitoring.get_events(3) == sys.monitoring.get_events(4) == 0
+            sys.monitoring.free_tool_id(3)
+            sys.monitoring.free_tool_id(4)
         assert host.detach() == -errno.ENOENT
         f()
 
@@ -40,7 +52,8 @@ def test_return_values(tmp_path):
         assert host.thread_attach() == -errno.ENOENT
         f()
         print("ok", flush=True)
-    """, logs=["already has a profile function"])
+    """, logs=["already has a profile function" if PY < (3, 12)
+               else "tool ids 3 and 4 are both in use (by 'other3' and 'other4')"])
     assert "ok" in t.stdout.splitlines()
     main = tids(t.stdout)["main"]
     assert set(t.tids()) == {main}

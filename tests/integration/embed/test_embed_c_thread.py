@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """A thread created in C that enters Python with PyGILState_Ensure() after attach: traced from
-pytrace_thread_attach() on, with its own tid; silent without that call."""
-from embedhelp import run_script, seq, thread_events, tids
+pytrace_thread_attach() on, with its own tid; silent without that call up to 3.11 (3.12+:
+sys.monitoring traces it anyway, the call is a no-op)."""
+from embedhelp import PY, run_script, seq, thread_events, tids
 from lttngharness import assert_balanced
 
 SCRIPT = """
@@ -36,8 +37,7 @@ MAIN = [
 ]
 
 
-def test_c_thread_with_thread_attach(tmp_path):
-    t = run_script(tmp_path, SCRIPT, "attach")
+def check_c_thread_traced(t):
     ids = tids(t.stdout)
     assert ids["c"] != ids["main"]
     assert set(t.tids()) == {ids["main"], ids["c"]}
@@ -63,8 +63,17 @@ def test_c_thread_with_thread_attach(tmp_path):
     assert_balanced(t.events)
 
 
+def test_c_thread_with_thread_attach(tmp_path):
+    check_c_thread_traced(run_script(tmp_path, SCRIPT, "attach"))
+
+
 def test_c_thread_without_thread_attach_is_silent(tmp_path):
     t = run_script(tmp_path, SCRIPT, "no-attach")
+    if PY >= (3, 12):
+        # sys.monitoring's events are the interpreter's: every thread has them, however it
+        # was created, so the C thread is traced exactly as with pytrace_thread_attach().
+        check_c_thread_traced(t)
+        return
     ids = tids(t.stdout)
     assert ids["c"] != ids["main"]
     assert thread_events(t, ids["c"]) == []

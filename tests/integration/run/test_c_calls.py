@@ -63,8 +63,10 @@ def test_c_calls():
         "call gen", "yield gen",
         "c_return next",
         # ... and the temporary generator is freed right after next() returned: CPython
-        # closes it, throwing GeneratorExit at the yield
-        "resume gen", "exception GeneratorExit in gen", "unwind gen",
+        # closes it, throwing GeneratorExit at the yield (3.13+ closes a generator suspended
+        # outside any `try`/`with` without running its frame again: no event)
+        *(["resume gen", "exception GeneratorExit in gen", "unwind gen"]
+          if runlib.PY < (3, 13) else []),
         "c_call list.append", "c_return list.append",
         "return main",
         "c_call print", "c_return print",
@@ -73,14 +75,15 @@ def test_c_calls():
     assert compact_all(own) == exp
     py = [e for e in own if e["event"] != "c_function__entry" and e["event"] != "c_function__return"]
     assert [(lttngharness.compact([e], modules=None)[0], e["line_no"]) for e in py] == [
-        ("call <module>", 1),
+        ("call <module>", runlib.module_first_line(path)),
         ("call main", L["def-main"]),
         ("exception ValueError in main", L["sqrt"]),
         ("call key", L["def-key"]), ("return key", L["ret-key"]),
         ("call key", L["def-key"]), ("return key", L["ret-key"]),
         ("call gen", L["def-gen"]), ("yield gen", L["yield-gen"]),
-        ("resume gen", L["def-gen"]),
-        ("exception GeneratorExit in gen", L["yield-gen"]), ("unwind gen", L["yield-gen"]),
+        *([("resume gen", L["def-gen"]),
+           ("exception GeneratorExit in gen", L["yield-gen"]), ("unwind gen", L["yield-gen"])]
+          if runlib.PY < (3, 13) else []),
         ("return main", L["ret-main"]),
         ("return <module>", L["last"]),
     ]

@@ -79,7 +79,7 @@ def test_caught_exceptions():
 
 
 def _python3(args):
-    r = subprocess.run([runlib.SYS_PYTHON, *args], capture_output=True, timeout=60)
+    r = subprocess.run([runlib.PYTHON, *args], capture_output=True, timeout=60)
     return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
 
 

@@ -36,9 +36,11 @@ def test_generators():
         ("call counter", c), ("yield counter", y),
         ("resume counter", c), ("yield counter", y),
         ("resume counter", c), ("yield counter", y),
-        ("resume counter", c),
-        ("exception GeneratorExit in counter", y),
-        ("unwind counter", y),
+        # (3.13+ closes a generator suspended outside any `try`/`with` without running its
+        # frame again: no event)
+        *([("resume counter", c),
+           ("exception GeneratorExit in counter", y),
+           ("unwind counter", y)] if runlib.PY < (3, 13) else []),
         ("return drive_send", L["ret-drive_send"]),
         # throw(KeyError) is caught inside and the generator yields again; throw(ValueError)
         # is not: it unwinds the generator and propagates into drive_throw
@@ -53,26 +55,32 @@ def test_generators():
         ("exception ValueError in drive_throw", L["throw-value"]),
         ("return drive_throw", L["ret-drive_throw"]),
         # CPython 3.11's close() of a never-started generator still runs its frame, with
-        # GeneratorExit thrown in before the first instruction (3.12 returns early instead):
-        # a first start, so kind `call`, at the first line
+        # GeneratorExit thrown in before the first instruction: a first start, so kind
+        # `call`, at the first line. 3.12+ returns early instead: the frame never runs.
         ("call drive_close_unstarted", L["def-drive_close_unstarted"]),
-        ("call counter", c),
-        ("exception GeneratorExit in counter", c),
-        ("unwind counter", c),
+        *([("call counter", c),
+           ("exception GeneratorExit in counter", c),
+           ("unwind counter", c)] if runlib.PY < (3, 12) else []),
         ("return drive_close_unstarted", L["ret-drive_close_unstarted"]),
         # for-loop over a delegating generator: each next() resumes the delegator, whose
         # `yield from` resumes sub; sub's `return` value comes back as StopIteration, which
-        # CPython reports to tracers in the delegating frame (PEP 380)
+        # CPython 3.11 reports to tracers in the delegating frame (PEP 380). 3.12+'s SEND
+        # takes the value without raising anything (sys.monitoring calls it STOP_ITERATION,
+        # not RAISE): no exception there.
         ("call drive_for", L["def-drive_for"]),
         ("call delegator", dg), ("call sub", sb), ("yield sub", L["yield1-sub"]),
         ("yield delegator", yf),
         ("resume delegator", dg), ("resume sub", sb), ("yield sub", L["yield2-sub"]),
         ("yield delegator", yf),
         ("resume delegator", dg), ("resume sub", sb), ("return sub", L["ret-sub"]),
-        ("exception StopIteration in delegator", yf),
+        *([("exception StopIteration in delegator", yf)] if runlib.PY < (3, 12) else []),
         ("yield delegator", yr),
         # the end of a for loop is no exception (FOR_ITER, no StopIteration raised)
         ("resume delegator", dg), ("return delegator", yr),
+        # ... except up to 3.9, whose tracers are told of a StopIteration caught by the `for`
+        # when a generator ends (sys.settrace sees it too); 3.10+ generators end without one
+        *([("exception StopIteration in drive_for", L["for-drive_for"])]
+          if runlib.PY < (3, 10) else []),
         ("return drive_for", L["ret-drive_for"]),
         # sum() over a generator expression of 3 items: 3 yields, 3 resumes
         ("call drive_genexpr", L["def-drive_genexpr"]),

@@ -67,7 +67,7 @@ def delegator():  # @def-delegator
 
 def drive_for():  # @def-drive_for
     out = []
-    for v in delegator():
+    for v in delegator():  # @for-drive_for
         out.append(v)
     return out  # @ret-drive_for
 

@@ -34,4 +34,4 @@ def main():  # @def-main
 main()
 print(f"main {os.getpid()} {threading.get_native_id()}")
 for name, (tid, total) in sorted(results.items()):  # @for-end
-    print(f"{name} {tid} {total}")
+    print(f"{name} {tid} {total}")  # @for-body
