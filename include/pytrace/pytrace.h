@@ -221,12 +221,13 @@ PYTRACE_API int pytrace_detach(PyInterpreterState *interp);
  * On CPython 3.8-3.11 nothing tells a library that a C thread entered Python, so such a thread is
  * traced from this call on; call it once after PyGILState_Ensure(). Threads that already existed
  * at attach and threads started by `threading` need no call. Calling it on a thread already
- * traced does nothing and returns 0.
+ * traced does nothing and returns 0. On CPython 3.12+ every thread of an attached interpreter is
+ * traced (sys.monitoring's events are the interpreter's): the call only checks its arguments.
  *
  * @return 0 on success (or if the thread is already traced);
  *         -EINVAL if the calling thread holds no thread state (no GIL);
  *         -ENOENT if the interpreter of the calling thread is not attached;
- *         -EBUSY if the thread already has another profile function;
+ *         -EBUSY on 3.8-3.11 if the thread already has another profile function;
  *         -ENOMEM when memory runs out.
  *
  * GIL: required. Thread safety: MT-Safe. Not async-signal-safe.

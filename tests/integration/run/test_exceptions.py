@@ -127,3 +127,30 @@ def test_sys_exit():
         ("unwind <module>", L["last"]),
     ]
     expect(t.events, exp, path)
+
+
+def test_program_with_its_own_trace_function():
+    """The program's sys.settrace() keeps working and sees exactly what it sees untraced. On
+    3.8-3.11 it takes the thread's trace slot, which libpytrace uses only for `exception` events:
+    those are missing while it holds it, calls and returns stay complete. 3.12+'s
+    sys.monitoring tools are independent: nothing is missing."""
+    path = prog("own_tracer.py")
+    L = lines(path)
+    plain = subprocess.run([runlib.PYTHON, path], capture_output=True, text=True, timeout=60)
+    t = runlib.run([path])
+    assert (t.returncode, t.stdout, t.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert "('fail', 'exception')" in t.stdout
+    runlib.check_common(t)
+    runlib.single_thread(t)
+    exc = [("exception KeyError in fail", L["raise-fail"])] if runlib.PY >= (3, 12) else []
+    exc_main = [("exception KeyError in main", L["call-fail"])] if runlib.PY >= (3, 12) else []
+    expect(t.events, [
+        ("call <module>", 1),
+        ("call main", L["def-main"]),
+        ("call fail", L["def-fail"]),
+        *exc,
+        ("unwind fail", L["raise-fail"]),
+        *exc_main,
+        ("return main", L["ret-main"]),
+        ("return <module>", L["last"]),
+    ], path)
