@@ -57,21 +57,17 @@ static enum pt_entry_kind entry_kind(PyFrameObject *frame, PyCodeObject *code)
 	return PT_ENTRY_CALL;
 }
 
-static enum pt_return_kind return_kind(PyFrameObject *frame, PyObject *arg)
+static enum pt_return_kind return_kind(PyFrameObject *frame, PyCodeObject *code, PyObject *arg)
 {
-	enum pt_return_kind kind = PT_RETURN_RETURN;
-	PyCodeObject *code;
 	int oparg;
 
 	if (!arg) {
 		return PT_RETURN_UNWIND;
 	}
-	code = PyFrame_GetCode(frame);
 	if ((code->co_flags & GEN_FLAGS) && opcode_at_lasti(frame, code, &oparg) == YIELD_VALUE) {
-		kind = PT_RETURN_YIELD;
+		return PT_RETURN_YIELD;
 	}
-	Py_DECREF(code);
-	return kind;
+	return PT_RETURN_RETURN;
 }
 #else
 /* 3.8-3.10: a frame that has run before (lasti >= 0) resumes: after a yield or an await, or for
@@ -85,8 +81,9 @@ static enum pt_entry_kind entry_kind(PyFrameObject *frame, PyCodeObject *code)
 }
 
 /* A frame left with a value but still suspended yields (see pt_frame_suspended()). */
-static enum pt_return_kind return_kind(PyFrameObject *frame, PyObject *arg)
+static enum pt_return_kind return_kind(PyFrameObject *frame, PyCodeObject *code, PyObject *arg)
 {
+	(void)code;
 	if (!arg) {
 		return PT_RETURN_UNWIND;
 	}
@@ -94,12 +91,13 @@ static enum pt_return_kind return_kind(PyFrameObject *frame, PyObject *arg)
 }
 #endif
 
-static inline struct pt_pyframe pyframe(PyFrameObject *frame, PyCodeObject *code)
+/* @globals: whether the event needs them (an entry: the module of the frame pushed). */
+static inline struct pt_pyframe pyframe(PyFrameObject *frame, PyCodeObject *code, bool globals)
 {
 	struct pt_pyframe pf = {
 		.key = frame,
 		.code = code,
-		.globals = pt_frame_globals(frame),
+		.globals = globals ? pt_frame_globals(frame) : NULL,
 		.frame = frame,
 	};
 
@@ -129,15 +127,15 @@ static int profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *a
 			pt_thread_sync(t, back);
 			Py_XDECREF(back);
 		}
-		pf = pyframe(frame, code);
+		pf = pyframe(frame, code, true);
 		pt_thread_py_entry(t, &pf, entry_kind(frame, code));
 		Py_DECREF(code);
 		break;
 	case PyTrace_RETURN:
 		sync_thread(t, frame);
 		code = PyFrame_GetCode(frame);
-		pf = pyframe(frame, code);
-		pt_thread_py_return(t, &pf, return_kind(frame, arg));
+		pf = pyframe(frame, code, false);
+		pt_thread_py_return(t, &pf, return_kind(frame, code, arg));
 		Py_DECREF(code);
 		break;
 	case PyTrace_C_CALL:
@@ -177,7 +175,7 @@ static int trace_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
 	if (arg && PyTuple_Check(arg) && PyTuple_GET_SIZE(arg) > 0) {
 		struct pt_thread *t = (struct pt_thread *)obj;
 		PyCodeObject *code = PyFrame_GetCode(frame);
-		struct pt_pyframe pf = pyframe(frame, code);
+		struct pt_pyframe pf = pyframe(frame, code, true);
 
 		sync_thread(t, frame);
 		pt_thread_exception(t, &pf, PyTuple_GET_ITEM(arg, 0));
