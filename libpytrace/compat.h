@@ -177,6 +177,21 @@ static inline int _PyEval_SetTrace(PyThreadState *ts, Py_tracefunc func, PyObjec
 }
 #endif
 
+/* A dict's version tag: changed by every change of the dict, and unique among the live and
+ * past dicts of an interpreter (a global counter). 3.12 deprecates reading it (it stays, and is
+ * maintained, through 3.13). */
+static inline uint64_t pt_dict_version(PyObject *dict)
+{
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+	return ((PyDictObject *)dict)->ma_version_tag;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+}
+
 /* The globals of a frame, borrowed (the running frame keeps them alive). */
 static inline PyObject *pt_frame_globals(PyFrameObject *frame)
 {

@@ -197,6 +197,8 @@ struct pt_cname {
 struct pt_fastbuf;
 struct pt_interp;
 
+#define PT_MODCACHE 8 /* entries of struct pt_thread's module cache (a power of 2) */
+
 /* The Python object installed as profile (and trace) argument of one thread state (3.8-3.11),
  * or kept in the thread state's dict (3.12+). */
 struct pt_thread {
@@ -222,6 +224,14 @@ struct pt_thread {
 	size_t cnames_cap;
 	size_t cnames_len;
 	struct pt_fastbuf *fast; /* fast mode's record buffer, NULL until used */
+	/* The module (__name__, borrowed) of recently seen globals dicts, valid while the dict's
+	 * version tag is unchanged (tags are unique per interpreter: a dict freed and another
+	 * created at its address never match). Per thread: no lock, no race. */
+	struct {
+		PyObject *globals;
+		uint64_t version;
+		PyObject *module;
+	} modcache[PT_MODCACHE];
 };
 
 /* Creates the object to install on a thread state of the current interpreter. */

@@ -233,6 +233,25 @@ static inline bool depth_ok(const struct pt_thread *t)
 	return !t->max_depth || t->emitted < t->max_depth;
 }
 
+/* The module (__name__) of @globals, looked up only when the dict changed (pt_thread.modcache). */
+static inline PyObject *globals_module(struct pt_thread *t, PyObject *globals)
+{
+	size_t slot = ((uintptr_t)globals >> 6) & (PT_MODCACHE - 1);
+	uint64_t version;
+
+	if (__builtin_expect(!PyDict_Check(globals), 0)) {
+		return pt_globals_module(globals);
+	}
+	version = pt_dict_version(globals);
+	if (__builtin_expect(t->modcache[slot].globals != globals ||
+			     t->modcache[slot].version != version, 0)) {
+		t->modcache[slot].module = pt_globals_module(globals);
+		t->modcache[slot].globals = globals;
+		t->modcache[slot].version = version;
+	}
+	return t->modcache[slot].module;
+}
+
 static bool push_py(struct pt_thread *t, const struct pt_pyframe *pf)
 {
 	struct pt_frame f = { .key = pf->key, .code = pf->code };
@@ -243,7 +262,7 @@ static bool push_py(struct pt_thread *t, const struct pt_pyframe *pf)
 		return false;
 	}
 	/* The module is the frame's: one code object may run in several namespaces (exec). */
-	mod = pf->globals ? pt_globals_module(pf->globals) : f.info->module_obj;
+	mod = pf->globals ? globals_module(t, pf->globals) : f.info->module_obj;
 	if (mod != f.info->module_obj) {
 		f.module = Py_XNewRef(mod ? mod : Py_None);
 	}
@@ -465,7 +484,7 @@ void pt_thread_exception(struct pt_thread *t, const struct pt_pyframe *pf, PyObj
 	if (!c) {
 		return;
 	}
-	mod = pf->globals ? pt_globals_module(pf->globals) : c->module_obj;
+	mod = pf->globals ? globals_module(t, pf->globals) : c->module_obj;
 	if (t->depth && t->stack[t->depth - 1].key == pf->key) {
 		emit = t->stack[t->depth - 1].emit;
 	} else {
