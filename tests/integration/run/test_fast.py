@@ -67,3 +67,40 @@ def test_fast_mode_writes_batches_and_definitions():
     for e in raw:
         if e["event"] == "records":
             assert len(e["records"]) % 2 == 0 and 0 < len(e["records"]) <= 256
+
+
+def _tsc_expected():
+    """Whether fast mode should pick the TSC here: x86-64 with the kernel's clock on it."""
+    try:
+        with open("/sys/devices/system/clocksource/clocksource0/current_clocksource") as f:
+            return os.uname().machine == "x86_64" and f.read().strip() == "tsc"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("clock", ["auto", "monotonic"])
+@pytest.mark.parametrize("program", ["many_calls.py", "threads.py"])
+def test_fast_timestamps_on_lttng_clock(clock, program):
+    """A record's time is CLOCK_MONOTONIC, LTTng's clock, whichever clock fast mode reads (the
+    TSC where the kernel's clock runs on it, converted per batch; PYTRACE_FAST_CLOCK=monotonic
+    reads CLOCK_MONOTONIC per record): per thread, a batch's records are non-decreasing, no
+    later than the `python:records` event that carries them and no earlier than the thread's
+    previous batch."""
+    env = dict(os.environ, PYTRACE_MODE="fast", PYTRACE_FAST_CLOCK=clock, PYTRACE_LOG="debug")
+    t = runlib.run([prog(program)], env=env, keep=True)
+    assert t.returncode == 0
+    want = "tsc" if clock == "auto" and _tsc_expected() else "CLOCK_MONOTONIC"
+    assert f"libpytrace: fast mode clock: {want}" in t.stderr
+    raw, _ = lttngharness.read_trace(t.path, decode=False)
+    previous, n = {}, 0
+    for e in raw:
+        if e["event"] != "records":
+            continue
+        stamps = [w + e["clock_offset"] for w in e["records"][0::2]]
+        key = (e["interp"], e["tid"])
+        assert stamps == sorted(stamps), e
+        assert previous.get(key, 0) <= stamps[0] and stamps[-1] <= e["ts"], e
+        previous[key] = e["ts"]
+        n += len(stamps)
+    # many_calls.py: 3 threads x 6000 calls, each an entry and a return record
+    assert n >= 36000 if program == "many_calls.py" else n > 50
