@@ -8,6 +8,10 @@
  *                            # the same hook firing pytrace_bench:function__entry at every call
  *                            # and resume, pytrace_bench:function__return at every return, yield
  *                            # and unwind, from these constant strings
+ *   f.install("tp-exc", ...) # "tp" plus an empty hook for exceptions, the other half of what
+ *                            # per-event mode installs: up to 3.11 a C trace function
+ *                            # (PyEval_SetTrace, which 3.8-3.11 call for every line, call and
+ *                            # return too); 3.12+ a RAISE callback
  *   f.uninstall()
  *
  * The mechanism: CPython 3.8-3.11, a C profile function (PyEval_SetProfile, calling thread only);
@@ -33,6 +37,7 @@
 static char *s_filename, *s_name, *s_qualname, *s_module;
 static int64_t s_interp;
 static int s_with_tp;
+static int s_with_exc;
 static int s_installed;
 
 static __thread int32_t t_tid;
@@ -81,21 +86,37 @@ static int hook_tp(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 	return 0;
 }
 
+/* libpytrace's exception hook does nothing else than look at PyTrace_EXCEPTION. */
+static int hook_exc(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+	(void)obj;
+	(void)frame;
+	(void)what;
+	(void)arg;
+	return 0;
+}
+
 static int mechanism_install(void)
 {
 	PyEval_SetProfile(s_with_tp ? hook_tp : hook_empty, NULL);
+	if (s_with_exc) {
+		PyEval_SetTrace(hook_exc, NULL);
+	}
 	return 0;
 }
 
 static int mechanism_uninstall(void)
 {
 	PyEval_SetProfile(NULL, NULL);
+	PyEval_SetTrace(NULL, NULL);
 	return 0;
 }
 
 static PyObject *mechanism_name(void)
 {
-	return PyUnicode_FromString("PyEval_SetProfile (C profile function, this thread)");
+	return PyUnicode_FromString(s_with_exc ? "PyEval_SetProfile + PyEval_SetTrace (C functions, "
+						 "this thread)"
+					       : "PyEval_SetProfile (C profile function, this thread)");
 }
 
 #else /* 3.12+: sys.monitoring */
@@ -134,7 +155,14 @@ static const struct {
 	int cb;
 } events[] = {
 	{ "PY_START", 1 }, { "PY_RESUME", 2 }, { "PY_RETURN", 3 }, { "PY_YIELD", 4 }, { "PY_UNWIND", 5 },
+	{ "RAISE", 0 }, /* tp-exc only, always empty */
 };
+
+/* The events installed: RAISE only for tp-exc. */
+static size_t n_events(void)
+{
+	return sizeof(events) / sizeof(events[0]) - (s_with_exc ? 0 : 1);
+}
 
 static PyObject *monitoring(void)
 {
@@ -233,7 +261,7 @@ static int mechanism_install(void)
 		return -1;
 	}
 	s_tool = id;
-	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+	for (size_t i = 0; i < n_events(); i++) {
 		long bit = event_bit(events[i].event);
 		PyObject *cb;
 		int err;
@@ -265,7 +293,7 @@ static int mechanism_uninstall(void)
 	if (call_mon("set_events", "(il)", id, 0L)) {
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+	for (size_t i = 0; i < n_events(); i++) {
 		long bit = event_bit(events[i].event);
 
 		if (bit < 0 || call_mon("register_callback", "(ilO)", id, bit, Py_None)) {
@@ -316,10 +344,13 @@ static PyObject *floor_install(PyObject *self, PyObject *args)
 	}
 	if (!strcmp(kind, "empty")) {
 		s_with_tp = 0;
-	} else if (!strcmp(kind, "tp")) {
+		s_with_exc = 0;
+	} else if (!strcmp(kind, "tp") || !strcmp(kind, "tp-exc")) {
 		s_with_tp = 1;
+		s_with_exc = !strcmp(kind, "tp-exc");
 	} else {
-		PyErr_Format(PyExc_ValueError, "kind must be 'empty' or 'tp', not %R", PyTuple_GET_ITEM(args, 0));
+		PyErr_Format(PyExc_ValueError, "kind must be 'empty', 'tp' or 'tp-exc', not %R",
+			     PyTuple_GET_ITEM(args, 0));
 		return NULL;
 	}
 	s_filename = dup_or_null(filename);
@@ -366,7 +397,7 @@ static PyObject *floor_uninstall(PyObject *self, PyObject *unused)
 static PyMethodDef floor_methods[] = {
 	{ "install", floor_install, METH_VARARGS,
 	  "install(kind, co_filename='<bench>', co_name='f', co_qualname='f', module='__main__'): "
-	  "install the floor hook; kind is 'empty' or 'tp'. Returns the mechanism's name." },
+	  "install the floor hook; kind is 'empty', 'tp' or 'tp-exc'. Returns the mechanism's name." },
 	{ "uninstall", floor_uninstall, METH_NOARGS, "uninstall(): remove the floor hook." },
 	{ NULL, NULL, 0, NULL },
 };

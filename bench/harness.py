@@ -54,6 +54,8 @@ MODES = [
     Mode("floor-empty", "floor: empty C hook", "bare", inproc="floor-empty"),
     Mode("floor-tp", "floor: empty C hook + 2 bare tracepoints/call (recording)", "bare",
          inproc="floor-tp", events=["pytrace_bench:*"]),
+    Mode("floor-tp-exc", "floor: the same + empty exception hook (per-event mode's mechanism)",
+         "bare", inproc="floor-tp-exc", events=["pytrace_bench:*"]),
     Mode("cprofile", "cProfile", "bare", inproc="cprofile"),
     Mode("setprofile", "sys.setprofile(empty Python function)", "bare", inproc="setprofile"),
     Mode("viztracer", "VizTracer (not saved)", "bare", inproc="viztracer"),
@@ -312,6 +314,11 @@ def report(runner, calls, notes, cells):
                 notes_.append(f"{len(names)} other session(s) active (e.g. {names[0]})")
             if m.key in ("events", "fast") and viz_added and base_med:
                 notes_.append(f"{(med - base_med) / viz_added:.2f}× VizTracer's added cost")
+            if m.key == "events":
+                for fk in ("floor-tp", "floor-tp-exc"):
+                    fc = cells.get((w, fk))
+                    if fc and fc.ns:
+                        notes_.append(f"{med / bt.median(fc.ns):.2f}× {fk}")
             contended = sum(1 for x in cell.cpu_share if x < 0.9)
             if contended:
                 notes_.append(f"{contended} run(s) got < 90% of a CPU (contention)")

@@ -16,6 +16,7 @@ MODE selects what runs in this process around the work section (the host decides
                (VIZTRACER_PATH: directories to put first on sys.path, os.pathsep-separated)
   floor-empty  the empty C hook of pytrace_bench_floor (--floor-dir: folder of its .so)
   floor-tp     the same hook firing two pytrace_bench tracepoints per call
+  floor-tp-exc floor-tp plus an empty exception hook (3.8-3.11: a C trace function; 3.12+: RAISE)
 
 The result is one line on stdout: "BENCH-RESULT " followed by JSON (see emit()): times_ns, the
 perf_counter time of each timed section, and cpu_ns, the CPU time of this thread during it (much
@@ -30,7 +31,8 @@ import os
 import sys
 import time
 
-MODES = ("plain", "count", "cprofile", "setprofile", "viztracer", "floor-empty", "floor-tp")
+MODES = ("plain", "count", "cprofile", "setprofile", "viztracer", "floor-empty", "floor-tp",
+         "floor-tp-exc")
 
 
 def emit(**fields):
@@ -63,7 +65,7 @@ class _Around:
             self.info = "viztracer " + getattr(viztracer, "__version__", "?")
             # The default ring of 1M entries, overwritten when full: tracing cost without saving.
             self.tracer = viztracer.VizTracer(verbose=0, register_global=False)
-        elif mode in ("floor-empty", "floor-tp"):
+        elif mode.startswith("floor-"):
             if floor_dir:
                 sys.path.insert(0, floor_dir)
             import pytrace_bench_floor
@@ -71,7 +73,7 @@ class _Around:
             self.floor = pytrace_bench_floor
             # Constant payload of realistic size: this script's path, a short name, __main__.
             self.floor_args = ("empty",) if mode == "floor-empty" else (
-                "tp", os.path.abspath(script), "work", "work", "__main__")
+                mode[len("floor-"):], os.path.abspath(script), "work", "work", "__main__")
 
     def start(self):
         m = self.mode
@@ -84,7 +86,7 @@ class _Around:
             sys.setprofile(_empty_profile)
         elif m == "viztracer":
             self.tracer.start()
-        elif m in ("floor-empty", "floor-tp"):
+        elif m.startswith("floor-"):
             self.info = self.floor.install(*self.floor_args)
 
     def stop(self):
@@ -100,7 +102,7 @@ class _Around:
         elif m == "viztracer":
             self.tracer.stop()
             self.tracer.clear()
-        elif m in ("floor-empty", "floor-tp"):
+        elif m.startswith("floor-"):
             self.floor.uninstall()
 
 
