@@ -58,90 +58,13 @@
 static PyObject *mon_disable;
 static PyObject *mon_missing;
 
-/* ---- the current thread's struct pt_thread ---- */
-
-/* initial-exec: a plain TLS load, no __tls_get_addr() call per event (24 bytes of the static TLS
- * surplus, which glibc keeps for libraries dlopen()ed later). */
-static __thread struct {
-	PyThreadState *ts;
-	unsigned int gen;
-	struct pt_thread *t; /* borrowed from ts->dict */
-} cache __attribute__((tls_model("initial-exec")));
-
-static bool is_thread_obj(PyObject *obj)
-{
-	return obj && strcmp(Py_TYPE(obj)->tp_name, "pytrace.ThreadState") == 0;
-}
-
-/* The struct pt_thread in @dict (borrowed) if it is one of @pi's, else NULL. */
-static struct pt_thread *dict_thread(PyObject *dict, struct pt_interp *pi)
-{
-	PyObject *obj;
-
-	if (!dict) {
-		return NULL;
-	}
-	obj = PyDict_GetItemString(dict, PT_THREAD_KEY);
-	if (!is_thread_obj(obj) || ((struct pt_thread *)obj)->pi != pi) {
-		return NULL;
-	}
-	return (struct pt_thread *)obj;
-}
-
-/* The cache missed: find (or create) the object of @ts, the current thread state. */
-static __attribute__((noinline)) struct pt_thread *thread_slow(PyThreadState *ts)
-{
-	unsigned int gen = __atomic_load_n(&pt_thread_gen, __ATOMIC_ACQUIRE);
-	struct pt_interp *pi;
-	struct pt_thread *t;
-	PyObject *dict;
-	bool closing;
-
-	if (!ts) {
-		return NULL;
-	}
-	pi = pt_interp_find(ts->interp);
-	if (!pi) {
-		return NULL;
-	}
-	closing = __atomic_load_n(&pi->closing, __ATOMIC_ACQUIRE);
-	/* Finalizing: the thread states may be cleared already; PyThreadState_GetDict() would
-	 * give a cleared one a new dict that nobody frees. */
-	dict = ts->dict;
-	if (!dict && !closing) {
-		dict = PyThreadState_GetDict();
-	}
-	t = dict_thread(dict, pi);
-	if (!t) {
-		if (closing || !dict) {
-			PyErr_Clear();
-			return NULL;
-		}
-		t = pt_thread_new(pi);
-		if (!t || PyDict_SetItemString(dict, PT_THREAD_KEY, (PyObject *)t) < 0) {
-			Py_XDECREF(t);
-			pt_log_pyerr("cannot keep a thread's state");
-			return NULL;
-		}
-		Py_DECREF(t); /* the dict holds it */
-	}
-	cache.ts = ts;
-	cache.gen = gen;
-	cache.t = t;
-	return t;
-}
-
 /* The calling thread's object (NULL: not traced), and its thread state in @tsp. */
 static inline struct pt_thread *current(PyThreadState **tsp)
 {
 	PyThreadState *ts = pt_tstate_unchecked();
 
 	*tsp = ts;
-	if (likely(cache.ts == ts &&
-		   cache.gen == __atomic_load_n(&pt_thread_gen, __ATOMIC_RELAXED))) {
-		return cache.t;
-	}
-	return thread_slow(ts);
+	return pt_tstate_thread(ts);
 }
 
 /* ---- the callbacks ---- */
@@ -629,23 +552,6 @@ fail:
 	return -EIO;
 }
 
-/* Closes the frames of @ts's thread and takes its object off the thread state. */
-static void thread_remove(struct pt_interp *pi, PyThreadState *ts, bool emit)
-{
-	struct pt_thread *t = dict_thread(ts->dict, pi);
-
-	if (!t) {
-		return;
-	}
-	Py_INCREF(t);
-	pt_thread_close(t, emit);
-	if (PyDict_DelItemString(ts->dict, PT_THREAD_KEY) < 0) {
-		PyErr_Clear();
-	}
-	__atomic_add_fetch(&pt_thread_gen, 1, __ATOMIC_RELAXED);
-	Py_DECREF(t);
-}
-
 void pt_hook_stop(struct pt_interp *pi, bool emit)
 {
 	if (pi->tool_id >= 0 && mon_call("set_events", "(ii)", pi->tool_id, 0) < 0) {
@@ -653,7 +559,7 @@ void pt_hook_stop(struct pt_interp *pi, bool emit)
 	}
 	for (PyThreadState *ts = PyInterpreterState_ThreadHead(pi->interp); ts;
 	     ts = PyThreadState_Next(ts)) {
-		thread_remove(pi, ts, emit);
+		pt_tstate_thread_remove(pi, ts, emit);
 	}
 }
 
@@ -667,15 +573,7 @@ int pt_hook_install_thread(struct pt_interp *pi, PyThreadState *tstate)
 
 void pt_hook_foreach_thread(struct pt_interp *pi, void (*fn)(struct pt_thread *t))
 {
-	for (PyThreadState *ts = PyInterpreterState_ThreadHead(pi->interp); ts;
-	     ts = PyThreadState_Next(ts)) {
-		/* Another thread's dict: read the field (PyThreadState_GetDict() is the caller's). */
-		struct pt_thread *t = dict_thread(ts->dict, pi);
-
-		if (t) {
-			fn(t);
-		}
-	}
+	pt_tstate_foreach(pi, fn);
 }
 
 void pt_hook_config_changed(struct pt_interp *pi)

@@ -241,8 +241,54 @@ struct pt_thread *pt_thread_new(struct pt_interp *pi);
  * 3.12+ caches the current thread's object per OS thread, keyed by thread state and this. */
 extern unsigned int pt_thread_gen;
 
-/* 3.12+: the key of the struct pt_thread in its thread state's dict (PyThreadState_GetDict()). */
+/* ---- tstate.c: a thread state's struct pt_thread in its dict (3.12+; 3.11 fast mode) ---- */
+
+/* The key of the struct pt_thread in its thread state's dict (PyThreadState_GetDict()). */
 #define PT_THREAD_KEY "libpytrace.thread"
+
+/* The current OS thread's last lookup. */
+struct pt_tls_cache {
+	PyThreadState *ts;
+	unsigned int gen; /* pt_thread_gen at the lookup */
+	struct pt_thread *t; /* borrowed from ts->dict */
+};
+/* initial-exec: a plain TLS load, no __tls_get_addr() call per event (24 bytes of the static TLS
+ * surplus, which glibc keeps for libraries dlopen()ed later). */
+extern __thread struct pt_tls_cache pt_tls __attribute__((tls_model("initial-exec")));
+
+/* The cache missed: finds (or creates) the object of @ts, the current thread state; NULL when
+ * its interpreter is not attached or is closing. */
+struct pt_thread *pt_tstate_thread_slow(PyThreadState *ts);
+
+/* The object of @ts, the current thread state (NULL: not traced). */
+static inline struct pt_thread *pt_tstate_thread(PyThreadState *ts)
+{
+	if (__builtin_expect(pt_tls.ts == ts &&
+				     pt_tls.gen == __atomic_load_n(&pt_thread_gen, __ATOMIC_RELAXED),
+			     1)) {
+		return pt_tls.t;
+	}
+	return pt_tstate_thread_slow(ts);
+}
+
+/* The object of any thread state @ts of @pi (borrowed), or NULL. */
+struct pt_thread *pt_tstate_thread_of(PyThreadState *ts, struct pt_interp *pi);
+
+/* Closes the frames of @ts's thread (emitting `detach` returns if @emit) and drops its object. */
+void pt_tstate_thread_remove(struct pt_interp *pi, PyThreadState *ts, bool emit);
+
+/* Calls @fn with the object of every thread state of @pi that has one. */
+void pt_tstate_foreach(struct pt_interp *pi, void (*fn)(struct pt_thread *t));
+
+/* First event of a thread whose running frames the backend collected itself: pushes @frames
+ * (outermost first) as pt_thread_sync() does. */
+void pt_thread_sync_frames(struct pt_thread *t, const struct pt_pyframe *frames, size_t n);
+
+/* 1 + the index of the innermost open frame with @key, or 0 if none is open. */
+size_t pt_thread_find(const struct pt_thread *t, const void *key);
+
+/* Closes the frames above the first @depth with `detach` returns: they returned unseen. */
+void pt_thread_pop_above(struct pt_thread *t, size_t depth);
 
 /* The hot path, called by the hook backends. */
 void pt_thread_py_entry(struct pt_thread *t, const struct pt_pyframe *f, enum pt_entry_kind kind);
@@ -296,6 +342,17 @@ int pt_watch_start(void);
 /* Whether @ts is the watcher's own (temporary) thread state. */
 bool pt_watch_owns(PyThreadState *ts);
 
+/* ---- hook-eval.c: fast mode's frame evaluation function (3.11) ---- */
+#define PT_EVAL_HOOK (PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000)
+#if PT_EVAL_HOOK
+/* Whether @pi's hooks would be the frame evaluation function (fast mode, no C calls, the
+ * default evaluation function in place, not PYTRACE_FAST_HOOK=profile). */
+bool pt_eval_usable(struct pt_interp *pi);
+int pt_eval_start(struct pt_interp *pi);
+/* Removes it and every thread's state, closing their frames (emitting if @emit). */
+void pt_eval_stop(struct pt_interp *pi, bool emit);
+#endif
+
 /* ---- hook-legacy.c (3.8-3.11) or hook-monitor.c (3.12+): the backend ---- */
 
 /* At attach: reserves what the backend needs (3.12+: a sys.monitoring tool id) and checks that
@@ -337,6 +394,7 @@ struct pt_interp {
 	PyObject *exit_hook;	 /* our atexit callback */
 	PyObject *thread_hook;	 /* 3.8-3.11: our callable given to threading.setprofile() */
 	int tool_id;		 /* 3.12+: our sys.monitoring tool id */
+	bool eval_hook;		 /* 3.11 fast mode: our frame evaluation function is installed */
 	struct pt_interp *next;
 };
 

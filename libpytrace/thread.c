@@ -288,14 +288,42 @@ bool pt_thread_traces(struct pt_thread *t, const struct pt_pyframe *pf)
 	return code_traced(t, info, NULL);
 }
 
+/* Marks the thread seen; the frames running are pushed next, silently: check_recording()
+ * restates them. */
+static void sync_begin(struct pt_thread *t)
+{
+	t->synced = true;
+	t->tid = pt_gettid();
+	refresh_config(t);
+	t->recording = false;
+}
+
+void pt_thread_sync_frames(struct pt_thread *t, const struct pt_pyframe *frames, size_t n)
+{
+	sync_begin(t);
+	for (size_t i = 0; i < n; i++) {
+		push_py(t, &frames[i]);
+	}
+}
+
+void pt_thread_pop_above(struct pt_thread *t, size_t depth)
+{
+	while (t->depth > depth) {
+		pop(t, NULL, PT_RETURN_DETACH, t->recording && events_enabled(t));
+	}
+}
+
+size_t pt_thread_find(const struct pt_thread *t, const void *key)
+{
+	return find(t, key);
+}
+
 void pt_thread_sync(struct pt_thread *t, PyFrameObject *frame)
 {
 	PyFrameObject **chain = NULL;
 	size_t n = 0, cap = 0;
 
-	t->synced = true;
-	t->tid = pt_gettid();
-	refresh_config(t);
+	sync_begin(t);
 	Py_XINCREF(frame);
 	while (frame) {
 		if (n == cap) {
@@ -312,8 +340,7 @@ void pt_thread_sync(struct pt_thread *t, PyFrameObject *frame)
 		chain[n++] = frame;
 		frame = PyFrame_GetBack(frame);
 	}
-	/* Outermost first. The frames are pushed silently: check_recording() restates them. */
-	t->recording = false;
+	/* Outermost first. */
 	for (size_t i = n; i-- > 0;) {
 		PyCodeObject *code = PyFrame_GetCode(chain[i]);
 		struct pt_pyframe pf = {
