@@ -449,8 +449,9 @@ int pytrace_config_set(PyInterpreterState *interp, const struct pytrace_attach_o
 		pt_exc_restore(exc);
 		return err;
 	}
-	/* Frames open in one mode are closed in that mode: a mode change restarts the hooks. */
-	restart = pi->active && cfg->mode != interp_mode(pi);
+	/* Frames open in one mode are closed in that mode: a mode change restarts the hooks. So
+	 * does C calls on under 3.11's fast-mode hook, which cannot see them. */
+	restart = pi->active && (cfg->mode != interp_mode(pi) || (pi->eval_hook && cfg->c_calls));
 	if (restart) {
 		pt_hook_stop(pi, true);
 	}

@@ -5,7 +5,8 @@
  * - when its trace slot is free, the trace hook, used for PyTrace_EXCEPTION only: CPython hides
  *   the exception in flight from the profile hook, so its type is only known there.
  * Both take the thread's struct pt_thread as argument. Threads started later by `threading` get
- * them from a callable given to threading.setprofile(), on their first event.
+ * them from a callable given to threading.setprofile(), on their first event. On 3.11, fast mode
+ * without C calls uses the frame evaluation function instead (hook-eval.c).
  *
  * GIL held everywhere. With one GIL per process (3.11) the callbacks of all interpreters are
  * serialised, so the per-thread state needs no lock.
@@ -198,6 +199,9 @@ int pt_hook_install_thread(struct pt_interp *pi, PyThreadState *ts)
 {
 	struct pt_thread *t;
 
+	if (pi->eval_hook) {
+		return 0; /* the evaluation function covers every thread */
+	}
 	if (ts->c_profilefunc == profile_cb) {
 		return 0;
 	}
@@ -399,6 +403,11 @@ int pt_hook_start(struct pt_interp *pi)
 	PyThreadState *ts;
 	int err;
 
+#if PT_EVAL_HOOK
+	if (pt_eval_usable(pi)) {
+		return pt_eval_start(pi);
+	}
+#endif
 	err = threading_hook_install(pi, false);
 	if (err == -EBUSY) {
 		pt_warn("threading.setprofile() holds a profile function of the program: threads "
@@ -429,6 +438,12 @@ void pt_hook_stop(struct pt_interp *pi, bool emit)
 {
 	PyThreadState *ts;
 
+#if PT_EVAL_HOOK
+	if (pi->eval_hook) {
+		pt_eval_stop(pi, emit);
+		return;
+	}
+#endif
 	/* The calling thread first: the Python code run below to unhook threading is ours, not the
 	 * program's. Other threads only after it, because calling into threading may hand the
 	 * GIL to a thread that must still find its hook to remove. */
@@ -442,6 +457,10 @@ void pt_hook_stop(struct pt_interp *pi, bool emit)
 
 void pt_hook_foreach_thread(struct pt_interp *pi, void (*fn)(struct pt_thread *t))
 {
+	if (pi->eval_hook) {
+		pt_tstate_foreach(pi, fn);
+		return;
+	}
 	for (PyThreadState *ts = PyInterpreterState_ThreadHead(pi->interp); ts;
 	     ts = PyThreadState_Next(ts)) {
 		if (ts->c_profilefunc == profile_cb) {

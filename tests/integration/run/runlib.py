@@ -21,7 +21,7 @@ PYTHON = os.environ.get("PYTRACE_PYTHON", SYS_PYTHON)
 
 
 def _embedded_version():
-    r = subprocess.run([PYTRACE_RUN, "-c", "import sys; print(*sys.version_info[:2])"],
+    r = subprocess.run([PYTRACE_RUN, "-c", "import sys; print(*sys.version_info[:3])"],
                        capture_output=True, text=True, check=True, timeout=60)
     return tuple(int(x) for x in r.stdout.split())
 
@@ -29,7 +29,12 @@ def _embedded_version():
 # (major, minor) of the CPython pytrace-run embeds. 3.12+ is traced through sys.monitoring, and
 # a few things the interpreter itself does differ from 3.11 (comprehensions have no frame of
 # their own, closing a generator may run none of its code): the tests that depend on it say why.
-PY = _embedded_version()
+PY_FULL = _embedded_version()
+PY = PY_FULL[:2]
+
+# Fast mode without C calls uses the frame evaluation function on 3.11.4+ (hook-eval.c): like
+# sys.monitoring, it sees threads from their first frame.
+FAST_EVAL_HOOK = PY == (3, 11) and PY_FULL >= (3, 11, 4)
 
 ENTRY_KINDS = {"call", "resume", "active"}
 RETURN_KINDS = {"return", "yield", "unwind", "detach"}

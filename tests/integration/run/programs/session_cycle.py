@@ -6,11 +6,26 @@ import sys
 import time
 
 
+def eval_hooked():
+    """3.11: whether a frame evaluation function (PEP 523) replaces CPython's own, as libpytrace's
+    fast mode installs while recording on 3.11.4+."""
+    import ctypes
+
+    api = ctypes.pythonapi
+    api.PyInterpreterState_Get.restype = ctypes.c_void_p
+    api._PyInterpreterState_GetEvalFrameFunc.restype = ctypes.c_void_p
+    api._PyInterpreterState_GetEvalFrameFunc.argtypes = [ctypes.c_void_p]
+    current = api._PyInterpreterState_GetEvalFrameFunc(api.PyInterpreterState_Get())
+    return current != ctypes.cast(api._PyEval_EvalFrameDefault, ctypes.c_void_p).value
+
+
 def hooked():
     if sys.version_info >= (3, 12):
         mon = sys.monitoring
         return any(mon.get_tool(i) == "pytrace" and mon.get_events(i) for i in (3, 4))
-    return type(sys.getprofile()).__name__ == "ThreadState"
+    if type(sys.getprofile()).__name__ == "ThreadState":
+        return True
+    return sys.version_info >= (3, 11) and eval_hooked()
 
 
 def before(i):
