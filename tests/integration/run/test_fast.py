@@ -114,3 +114,21 @@ def test_fast_timestamps_on_lttng_clock(clock, program):
         n += len(stamps)
     # many_calls.py: 3 threads x 6000 calls, each an entry and a return record
     assert n >= 36000 if program == "many_calls.py" else n > 50
+
+
+@pytest.mark.parametrize("hook", ["auto", "profile"])
+def test_fast_raw_thread(hook):
+    """A `_thread.start_new_thread` thread is traced where the hook covers the interpreter (3.12+
+    sys.monitoring; 3.11.4+ frame evaluation function, unless PYTRACE_FAST_HOOK=profile), and
+    not with per-thread profile hooks, which such a thread never gets."""
+    env = dict(os.environ, PYTRACE_MODE="fast", PYTRACE_FAST_HOOK=hook)
+    t = runlib.run([prog("raw_thread.py")], env=env)
+    assert (t.returncode, t.stdout, t.stderr) == (0, "ok\n", "")
+    runlib.check_common(t)
+    seqs = [[(e["event"], e["co_qualname"]) for e in events if e.get("module") == "__main__"]
+            for events in t.by_tid().values()]
+    thread = [("function__entry", "body"), ("function__entry", "work"),
+              ("function__return", "work"), ("function__return", "body")]
+    covered = runlib.PY >= (3, 12) or (runlib.FAST_EVAL_HOOK and hook == "auto")
+    assert (thread in seqs) == covered, seqs
+    assert len(seqs) == (2 if covered else 1)
