@@ -22,7 +22,7 @@
  * Every struct pt_code is on this list. CPython 3.11 frees the extra slots of its deep-frozen
  * (static) code objects at finalization without calling our free function, so the blocks still
  * listed once the runtime is finalized are freed by a Py_AtExit() callback, which runs after
- * that. Slow path only (once per code object); a lock because code objects of several
+ * that (see codes_fini()). Slow path only (once per code object); a lock because code objects of several
  * interpreters may die concurrently once interpreters have their own GIL.
  */
 static pthread_mutex_t codes_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -67,17 +67,22 @@ void pt_code_unref(const struct pt_code *pc)
 	}
 }
 
-/* After finalization: the runtime is gone, so module_obj is not released. */
+/* After finalization: the runtime is gone, so module_obj cannot be released. A block holding
+ * one stays listed (reachable, with the string it holds, instead of leaking it): a few blocks
+ * per runtime, for the modules of static code that ran while recording. */
 static void codes_fini(void)
 {
-	pthread_mutex_lock(&codes_lock);
-	while (codes.next != &codes) {
-		struct pt_code *pc = codes.next;
+	struct pt_code *pc, *next;
 
-		codes.next = pc->next;
-		PyMem_RawFree(pc);
+	pthread_mutex_lock(&codes_lock);
+	for (pc = codes.next; pc != &codes; pc = next) {
+		next = pc->next;
+		if (!pc->module_obj) {
+			pc->prev->next = next;
+			next->prev = pc->prev;
+			PyMem_RawFree(pc);
+		}
 	}
-	codes.prev = &codes;
 	codes_atexit = false;
 	name_key = NULL;
 	pthread_mutex_unlock(&codes_lock);

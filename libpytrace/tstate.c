@@ -60,12 +60,17 @@ struct pt_thread *pt_tstate_thread_slow(PyThreadState *ts)
 			PyErr_Clear();
 			return NULL;
 		}
-		t = pt_thread_new(pi);
-		if (!t || PyDict_SetItemString(ts->dict, PT_THREAD_KEY, (PyObject *)t) < 0) {
+		/* PyDict_SetItemString() would intern the key, which 3.12+ never frees. */
+		PyObject *key = PyUnicode_FromString(PT_THREAD_KEY);
+
+		t = key ? pt_thread_new(pi) : NULL;
+		if (!t || PyDict_SetItem(ts->dict, key, (PyObject *)t) < 0) {
 			Py_XDECREF(t);
+			Py_XDECREF(key);
 			pt_log_pyerr("cannot keep a thread's state");
 			return NULL;
 		}
+		Py_DECREF(key);
 		Py_DECREF(t); /* the dict holds it */
 	}
 	pt_tls.ts = ts;
