@@ -89,7 +89,7 @@ static void registry_remove(struct pt_interp *pi)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-static enum pt_mode interp_mode(struct pt_interp *pi)
+enum pt_mode pt_interp_mode(struct pt_interp *pi)
 {
 	enum pt_mode m;
 
@@ -111,7 +111,7 @@ size_t pt_interp_grab(struct pt_interp **out, size_t max, bool want, bool flush)
 			continue;
 		}
 		if ((want != active && !(want && pi->start_failed)) ||
-		    (flush && active && interp_mode(pi) == PT_MODE_FAST)) {
+		    (flush && active && pt_interp_mode(pi) == PT_MODE_FAST)) {
 			pi->busy++;
 			out[n++] = pi;
 		}
@@ -451,7 +451,7 @@ int pytrace_config_set(PyInterpreterState *interp, const struct pytrace_attach_o
 	}
 	/* Frames open in one mode are closed in that mode: a mode change restarts the hooks. So
 	 * does C calls on under 3.11's fast-mode hook, which cannot see them. */
-	restart = pi->active && (cfg->mode != interp_mode(pi) || (pi->eval_hook && cfg->c_calls));
+	restart = pi->active && (cfg->mode != pt_interp_mode(pi) || (pi->eval_hook && cfg->c_calls));
 	if (restart) {
 		pt_hook_stop(pi, true);
 	}

@@ -60,6 +60,7 @@ static inline int opcode_at(const _PyInterpreterFrame *f)
 	return _Py_OPCODE(_PyCode_CODE(f->f_code)[lasti]);
 }
 
+/* No offset: fast mode's records carry no line (a mode change replaces this hook). */
 static inline struct pt_pyframe pyframe(_PyInterpreterFrame *f)
 {
 	struct pt_pyframe pf = {
@@ -67,7 +68,6 @@ static inline struct pt_pyframe pyframe(_PyInterpreterFrame *f)
 		.code = f->f_code,
 		.globals = f->f_globals,
 		.frame = NULL,
-		.offset = _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT),
 	};
 
 	return pf;
@@ -164,14 +164,12 @@ static PyObject *eval_cb(PyThreadState *ts, _PyInterpreterFrame *f, int throwfla
 		PyObject *type, *value, *tb;
 
 		PyErr_Fetch(&type, &value, &tb);
-		pf.offset = _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT);
 		pt_thread_py_return(t, &pf, PT_RETURN_UNWIND);
 		PyErr_Restore(type, value, tb);
 	} else {
 		if (__builtin_expect(code->co_flags & GEN_FLAGS, 0) && opcode_at(f) == YIELD_VALUE) {
 			ret = PT_RETURN_YIELD;
 		}
-		pf.offset = _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT);
 		pt_thread_py_return(t, &pf, ret);
 	}
 	Py_DECREF(t);

@@ -185,16 +185,6 @@ static int trace_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
 	return 0;
 }
 
-static enum pt_mode mode(struct pt_interp *pi)
-{
-	enum pt_mode m;
-
-	urcu_bp_read_lock();
-	m = rcu_dereference(pi->cfg)->mode;
-	urcu_bp_read_unlock();
-	return m;
-}
-
 int pt_hook_install_thread(struct pt_interp *pi, PyThreadState *ts)
 {
 	struct pt_thread *t;
@@ -222,7 +212,7 @@ int pt_hook_install_thread(struct pt_interp *pi, PyThreadState *ts)
 	/* Our own stale trace hook (from before the program took the profile slot) is replaced:
 	 * freeing its object closes the frames it still had open. Fast mode goes without: 3.8-3.11
 	 * call a trace function for every line too, which would cost more than the records. */
-	if (mode(pi) == PT_MODE_EVENTS && (!ts->c_tracefunc || ts->c_tracefunc == trace_cb) &&
+	if (pt_interp_mode(pi) == PT_MODE_EVENTS && (!ts->c_tracefunc || ts->c_tracefunc == trace_cb) &&
 	    _PyEval_SetTrace(ts, trace_cb, (PyObject *)t) < 0) {
 		/* Only exception events are lost; the call stream is complete. */
 		pt_log_pyerr("cannot install the exception hook");

@@ -398,6 +398,9 @@ struct pt_interp {
 	struct pt_interp *next;
 };
 
+/* The recording mode of @pi's current configuration. */
+enum pt_mode pt_interp_mode(struct pt_interp *pi);
+
 /* The attached interpreter @interp, or NULL. */
 struct pt_interp *pt_interp_find(PyInterpreterState *interp);
 

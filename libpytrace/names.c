@@ -474,6 +474,9 @@ static bool is_method_wrapper(PyObject *v)
 	return Py_TYPE(v) == &PyStaticMethod_Type || Py_TYPE(v) == &PyClassMethod_Type;
 }
 
+/* The functions a property holds. */
+static const char *const property_acc[3] = { "fget", "fset", "fdel" };
+
 /* Reads one attribute of an object of an exact builtin type (a member: no code runs). */
 static PyObject *builtin_attr(PyObject *o, const char *name)
 {
@@ -533,10 +536,8 @@ static PyObject *qualname_in(PyObject *v, PyCodeObject *code)
 			v = builtin_attr(v, "__func__");
 			continue;
 		} else if (Py_TYPE(v) == &PyProperty_Type) {
-			static const char *const acc[3] = { "fget", "fset", "fdel" };
-
 			for (int i = 0; i < 3; i++) {
-				PyObject *q = qualname_in(builtin_attr(v, acc[i]), code);
+				PyObject *q = qualname_in(builtin_attr(v, property_acc[i]), code);
 
 				if (q) {
 					return q;
@@ -666,10 +667,8 @@ static bool walk_value(struct walk *w, PyObject *v, int depth)
 			v = builtin_attr(v, "__func__");
 			continue;
 		} else if (Py_TYPE(v) == &PyProperty_Type) {
-			static const char *const acc[3] = { "fget", "fset", "fdel" };
-
 			for (int i = 0; i < 3; i++) {
-				if (walk_value(w, builtin_attr(v, acc[i]), depth)) {
+				if (walk_value(w, builtin_attr(v, property_acc[i]), depth)) {
 					return true;
 				}
 			}

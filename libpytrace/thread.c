@@ -309,7 +309,7 @@ void pt_thread_sync_frames(struct pt_thread *t, const struct pt_pyframe *frames,
 void pt_thread_pop_above(struct pt_thread *t, size_t depth)
 {
 	while (t->depth > depth) {
-		pop(t, NULL, PT_RETURN_DETACH, t->recording && events_enabled(t));
+		pop(t, NULL, PT_RETURN_DETACH, t->recording);
 	}
 }
 
@@ -388,9 +388,7 @@ void pt_thread_py_return(struct pt_thread *t, const struct pt_pyframe *pf,
 	if (!i) {
 		return;
 	}
-	while (t->depth > i) {
-		pop(t, NULL, PT_RETURN_DETACH, t->recording);
-	}
+	pt_thread_pop_above(t, i);
 	pop(t, pf, kind, t->recording);
 }
 
@@ -490,9 +488,7 @@ void pt_thread_c_return(struct pt_thread *t, PyObject *func, bool unwind)
 	if (!i || t->stack[i - 1].code) {
 		return;
 	}
-	while (t->depth > i) {
-		pop(t, NULL, PT_RETURN_DETACH, t->recording);
-	}
+	pt_thread_pop_above(t, i);
 	pop(t, NULL, unwind ? PT_RETURN_UNWIND : PT_RETURN_RETURN, t->recording);
 }
 
