@@ -152,6 +152,15 @@ void pt_interp_apply(struct pt_interp *pi, bool want)
 {
 	int err;
 
+	/* Frames that run under the other function pass by us: go on with the profile hook, which
+	 * pt_hook_start() chooses now that the default function is not in place. */
+	if (want && pi->active && pt_eval_replaced(pi)) {
+		pt_warn("interp=%lld: another frame evaluation function replaced libpytrace's; fast "
+			"mode goes on with the profile hook (calls since the replacement are not "
+			"recorded)", (long long)pi->id);
+		pt_hook_stop(pi, true);
+		__atomic_store_n(&pi->active, false, __ATOMIC_RELEASE);
+	}
 	if (want && !pi->active) {
 		if (pi->start_failed) {
 			return;

@@ -22,7 +22,9 @@
  *
  * Used only when the mode is fast, C calls are off (C functions have no frame: they need the
  * profile hook), the interpreter runs the default evaluation function (a debugger or a JIT may
- * have installed its own) and CPython is 3.11.4 or later (3.11.0-3.11.3 inline a Python
+ * have installed its own; one that replaces this function later makes the watcher switch to the
+ * profile hook, and this one, if still called, then passes frames through) and
+ * CPython is 3.11.4 or later (3.11.0-3.11.3 inline a Python
  * __getitem__ without calling it: gh-104405). PYTRACE_FAST_HOOK=profile chooses the profile hook
  * instead.
  *
@@ -143,6 +145,8 @@ static PyObject *eval_cb(PyThreadState *ts, _PyInterpreterFrame *f, int throwfla
 		}
 		entry = op == YIELD_VALUE ? PT_ENTRY_RESUME : PT_ENTRY_CALL;
 	}
+	/* NULL too while this function runs but is not the hook (pi->eval_hook): called by one
+	 * that replaced it, or put back by one that had (tstate.c). */
 	t = pt_tstate_thread(ts);
 	if (__builtin_expect(!t, 0)) {
 		return _PyEval_EvalFrameDefault(ts, f, throwflag);
@@ -213,6 +217,18 @@ int pt_eval_start(struct pt_interp *pi)
 	pi->eval_hook = true;
 	pt_debug("fast mode hook: frame evaluation function");
 	return 0;
+}
+
+bool pt_eval_replaced(const struct pt_interp *pi)
+{
+	return pi->eval_hook && _PyInterpreterState_GetEvalFrameFunc(pi->interp) != eval_cb;
+}
+
+void pt_eval_detach(struct pt_interp *pi)
+{
+	if (_PyInterpreterState_GetEvalFrameFunc(pi->interp) == eval_cb) {
+		_PyInterpreterState_SetEvalFrameFunc(pi->interp, _PyEval_EvalFrameDefault);
+	}
 }
 
 void pt_eval_stop(struct pt_interp *pi, bool emit)

@@ -385,7 +385,11 @@ int pt_hook_attach(struct pt_interp *pi)
 
 void pt_hook_detach(struct pt_interp *pi)
 {
+#if PT_EVAL_HOOK
+	pt_eval_detach(pi);
+#else
 	(void)pi;
+#endif
 }
 
 int pt_hook_start(struct pt_interp *pi)

@@ -351,6 +351,18 @@ bool pt_eval_usable(struct pt_interp *pi);
 int pt_eval_start(struct pt_interp *pi);
 /* Removes it and every thread's state, closing their frames (emitting if @emit). */
 void pt_eval_stop(struct pt_interp *pi, bool emit);
+/* Whether @pi's frame evaluation function is installed but no longer in place: a debugger or
+ * a JIT replaced it. GIL held. */
+bool pt_eval_replaced(const struct pt_interp *pi);
+/* At detach: removes the function if it is in place although not the hook (a debugger that had
+ * replaced it put it back). GIL held. */
+void pt_eval_detach(struct pt_interp *pi);
+#else
+static inline bool pt_eval_replaced(const struct pt_interp *pi)
+{
+	(void)pi;
+	return false;
+}
 #endif
 
 /* ---- hook-legacy.c (3.8-3.11) or hook-monitor.c (3.12+): the backend ---- */

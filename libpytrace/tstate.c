@@ -60,6 +60,14 @@ struct pt_thread *pt_tstate_thread_slow(PyThreadState *ts)
 			PyErr_Clear();
 			return NULL;
 		}
+#if PT_EVAL_HOOK
+		/* 3.11 keeps only the frame evaluation function's state here. It runs while not the
+		 * hook when another function that replaced it calls it, or put it back: nothing to
+		 * record then (the profile hook has taken over). */
+		if (!pi->eval_hook) {
+			return NULL;
+		}
+#endif
 		/* PyDict_SetItemString() would intern the key, which 3.12+ never frees. */
 		PyObject *key = PyUnicode_FromString(PT_THREAD_KEY);
 

@@ -29,7 +29,7 @@ def example_path():
 
 def _embedded_version():
     with tempfile.NamedTemporaryFile("w", suffix=".py") as f:
-        f.write("import sys\nprint(*sys.version_info[:2])\n")
+        f.write("import sys\nprint(*sys.version_info[:3])\n")
         f.flush()
         r = subprocess.run([host_path(), f.name], capture_output=True, text=True, check=True,
                            timeout=60)
@@ -39,7 +39,11 @@ def _embedded_version():
 # (major, minor) of the CPython the hosts embed. From 3.12 on, libpytrace traces through
 # sys.monitoring, which covers every thread of the interpreter and leaves the profile hooks to
 # the program: the tests that depend on it say how.
-PY = _embedded_version()
+PY_FULL = _embedded_version()
+PY = PY_FULL[:2]
+
+# Fast mode without C calls uses the frame evaluation function on 3.11.4+ (hook-eval.c).
+FAST_EVAL_HOOK = PY == (3, 11) and PY_FULL >= (3, 11, 4)
 
 
 def check_clean_run(t, logs=()):

@@ -15,6 +15,9 @@
  *   interp_id() -> int                PyInterpreterState_GetID() of the current interpreter
  *   run_in_c_thread(code, attach=True)
  *   run_in_subinterpreter(code, attach=False, detach=True)
+ *   set_eval_frame(on) -> int         3.9+: install (or remove) a frame evaluation function of
+ *                                     the host's own, as a debugger or JIT would (PEP 523)
+ *   eval_frame_calls() -> int         the frames it has evaluated so far
  *
  * The int results are those of the C functions (0 or a negative errno), so that the tests check
  * the C contract itself. GIL: every function runs with it held, as code called from Python; the
@@ -194,6 +197,54 @@ static PyObject *host_run_in_subinterpreter(PyObject *self, PyObject *args, PyOb
 	Py_RETURN_NONE;
 }
 
+#if PY_VERSION_HEX >= 0x03090000
+/* A pass-through frame evaluation function: whatever was in place when it was installed (CPython's
+ * default) does the work. Its counter tells that it stays in place and runs. */
+static _PyFrameEvalFunction host_eval_next;
+static unsigned long host_eval_count;
+
+#if PY_VERSION_HEX >= 0x030B0000
+static PyObject *host_eval(PyThreadState *ts, struct _PyInterpreterFrame *f, int throwflag)
+#else
+static PyObject *host_eval(PyThreadState *ts, PyFrameObject *f, int throwflag)
+#endif
+{
+	host_eval_count++;
+	return host_eval_next(ts, f, throwflag);
+}
+
+static PyObject *host_set_eval_frame(PyObject *self, PyObject *arg)
+{
+	PyInterpreterState *interp = PyInterpreterState_Get();
+	int on = PyObject_IsTrue(arg);
+
+	(void)self;
+	if (on < 0) {
+		return NULL;
+	}
+	if (on) {
+		if (_PyInterpreterState_GetEvalFrameFunc(interp) == host_eval) {
+			return PyLong_FromLong(-EALREADY);
+		}
+		host_eval_next = _PyInterpreterState_GetEvalFrameFunc(interp);
+		_PyInterpreterState_SetEvalFrameFunc(interp, host_eval);
+	} else {
+		if (_PyInterpreterState_GetEvalFrameFunc(interp) != host_eval) {
+			return PyLong_FromLong(-ENOENT);
+		}
+		_PyInterpreterState_SetEvalFrameFunc(interp, host_eval_next);
+	}
+	return PyLong_FromLong(0);
+}
+
+static PyObject *host_eval_frame_calls(PyObject *self, PyObject *unused)
+{
+	(void)self;
+	(void)unused;
+	return PyLong_FromUnsignedLong(host_eval_count);
+}
+#endif
+
 static PyMethodDef host_methods[] = {
 	{ "attach", (PyCFunction)(void (*)(void))host_attach, METH_VARARGS | METH_KEYWORDS,
 	  "attach(c_calls=False, mode=0, include=None, exclude=None, max_depth=0) -> int:\n"
@@ -215,6 +266,13 @@ static PyMethodDef host_methods[] = {
 	  METH_VARARGS | METH_KEYWORDS,
 	  "run_in_subinterpreter(code, attach=False, detach=True): run code in a new\n"
 	  "sub-interpreter, attached to libpytrace if attach, detached before it ends if detach." },
+#if PY_VERSION_HEX >= 0x03090000
+	{ "set_eval_frame", host_set_eval_frame, METH_O,
+	  "set_eval_frame(on) -> int: install (0, -EALREADY) or remove (0, -ENOENT) the host's own\n"
+	  "frame evaluation function, which calls the one it replaced." },
+	{ "eval_frame_calls", host_eval_frame_calls, METH_NOARGS,
+	  "eval_frame_calls() -> int: the frames the host's evaluation function has run." },
+#endif
 	{ NULL, NULL, 0, NULL },
 };
 
