@@ -10,6 +10,7 @@ PYTRACE_PACKAGES=(
 	libpython3-dev python3-dev
 	liblttng-ust-dev liburcu-dev lttng-tools babeltrace2 python3-bt2
 	libcriterion-dev python3-pytest valgrind
+	clang libclang-rt-14-dev
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

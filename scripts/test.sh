@@ -16,6 +16,8 @@
 #   PYTRACE_MATRIX="3.8 3.12"    only these pyenv versions (each must be found)
 #   PYTRACE_MATRIX_ARGS="..."    more `meson test` options for the pyenv builds only
 #                                (e.g. "--no-suite abi")
+#   PYTRACE_FUZZ=none            no fuzz build (BUILD_DIR-fuzz: tests/fuzz, clang, ASan/UBSan)
+#   PYTRACE_FUZZ_SECONDS=N       how long each fuzz target runs (20)
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -98,6 +100,24 @@ run_tests() {
 	meson test -C "$d" --print-errorlogs "$@" || true
 }
 
+# fuzz_build DIR SECONDS: configures DIR for the fuzz targets and builds only them; log in
+# DIR/pytrace-build.log, 0 if they built.
+fuzz_build() {
+	local d=$1 log=$1/pytrace-build.log
+	local opts=(-Dtests=disabled -Dfuzzing=enabled -Db_sanitize=address,undefined
+		-Db_lundef=false "-Dfuzz_seconds=$2")
+	mkdir -p "$d"
+	{
+		if [ -f "$d/build.ninja" ]; then
+			meson configure "$d" "${opts[@]}"
+		else
+			CC=clang meson setup "$d" "$PYTRACE_ROOT" "${opts[@]}"
+		fi && meson compile -C "$d" $(meson introspect "$d" --targets |
+			/usr/bin/python3 -c 'import json, sys
+print(*(t["name"] for t in json.load(sys.stdin) if t["name"].startswith("fuzz-")))')
+	} >"$log" 2>&1
+}
+
 rows=()
 total_p=0 total_f=0 total_s=0 bad=0
 
@@ -158,6 +178,22 @@ for p in "${pythons[@]}"; do
 	run_tests "$d" "$@" "${matrix_args[@]}"
 	record "$version" "$d" yes $((SECONDS - start))
 done
+
+# The fuzz targets (tests/fuzz): clang with libFuzzer, ASan and UBSan, against the system's
+# CPython; each runs PYTRACE_FUZZ_SECONDS (default 20). PYTRACE_FUZZ=none skips them.
+if [ "${PYTRACE_FUZZ:-all}" != none ]; then
+	d=$dir-fuzz
+	start=$SECONDS
+	say "building $d (clang, libFuzzer, ASan/UBSan)"
+	if fuzz_build "$d" "${PYTRACE_FUZZ_SECONDS:-20}"; then
+		rm -f "$d/meson-logs/testlog.json"
+		meson test -C "$d" --no-rebuild --suite fuzz --print-errorlogs || true
+		record "fuzz (clang)" "$d" yes $((SECONDS - start))
+	else
+		tail -n 30 "$d/pytrace-build.log" >&2
+		record "fuzz (clang)" "$d" no $((SECONDS - start))
+	fi
+fi
 
 printf '%-18s %-28s %-5s %6s %6s %7s %7s\n' CPython "build dir" built passed failed skipped time
 printf '%s\n' "${rows[@]}"
