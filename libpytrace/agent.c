@@ -93,7 +93,7 @@ static struct instance *current; /* the instance running, NULL if none */
 static struct agent_interp interps[MAX_INTERPS];
 static size_t ninterps;
 static unsigned int list_req;  /* bumped by the agent thread to ask for names (atomic) */
-static unsigned int list_done; /* the last request the watcher served (agent_lock) */
+static unsigned int list_done; /* the last request served (written under agent_lock, atomic) */
 
 static uint64_t now_ms(void)
 {
@@ -585,7 +585,8 @@ static void atfork_child(void)
 		free(in);
 	}
 	current = NULL;
-	list_done = __atomic_load_n(&list_req, __ATOMIC_RELAXED);
+	__atomic_store_n(&list_done, __atomic_load_n(&list_req, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
 	cond_init();
 	if (ninterps) {
 		spawn(CHILD_DELAY_MS);
@@ -738,11 +739,11 @@ void pt_agent_watch(void)
 	unsigned int want = __atomic_load_n(&list_req, __ATOMIC_ACQUIRE);
 	size_t n;
 
-	pthread_mutex_lock(&agent_lock);
-	if (want == list_done) {
-		pthread_mutex_unlock(&agent_lock);
+	/* Every watcher round: no lock unless a LIST waits. */
+	if (want == __atomic_load_n(&list_done, __ATOMIC_RELAXED)) {
 		return;
 	}
+	pthread_mutex_lock(&agent_lock);
 	n = ninterps;
 	for (size_t i = 0; i < n; i++) {
 		todo[i] = interps[i].interp;
@@ -781,7 +782,7 @@ void pt_agent_watch(void)
 		free(names);
 	}
 	pthread_mutex_lock(&agent_lock);
-	list_done = want;
+	__atomic_store_n(&list_done, want, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&agent_cond);
 	pthread_mutex_unlock(&agent_lock);
 }

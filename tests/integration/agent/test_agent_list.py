@@ -182,3 +182,49 @@ def test_stalled_daemon_delays_nothing(home):
     print(f"\nstart-to-exit, median of 5: no daemon {base[2] * 1000:.0f} ms, "
           f"stalled daemon {stalled[2] * 1000:.0f} ms", file=sys.stderr)
     assert stalled[2] < base[2] + 2.0
+
+
+FORK_PROGRAM = """
+import logging, os, sys
+logging.getLogger('agtest.fork')
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(w)
+    os.read(r, 1)
+    os._exit(0)
+os.close(r)
+print(pid, flush=True)
+sys.stdin.readline()
+os.write(w, b'x')
+os.waitpid(pid, 0)
+sys.stdin.readline()
+print('bye', flush=True)
+"""
+
+
+def test_fork_child_registers_on_its_own(daemons, home):
+    d = daemons()
+    env = dict(os.environ, PYTRACE_LOGGING="1", LTTNG_HOME=home.path)
+    proc = subprocess.Popen([PYTRACE_RUN, "-c", FORK_PROGRAM], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        child = int(proc.stdout.readline())
+        d.wait_listed(proc.pid, ["agtest", "agtest.fork"])
+        d.wait_listed(child, ["agtest", "agtest.fork"])
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        # The child exited: gone; the parent's registration did not go with it.
+        deadline = time.monotonic() + 10
+        while child in d.list_python() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        listed = d.list_python()
+        assert child not in listed
+        assert proc.pid in listed
+        out, err = proc.communicate("\n", timeout=30)
+        assert proc.returncode == 0, err
+        assert out == "bye\n"
+        assert err == ""
+    finally:
+        proc.kill()
+        proc.wait()
