@@ -224,7 +224,11 @@ def test_fork_child_registers_on_its_own(daemons, home):
         out, err = proc.communicate("\n", timeout=30)
         assert proc.returncode == 0, err
         assert out == "bye\n"
-        assert err == ""
+        # CPython 3.12+ warns at fork() when the process has other threads, which it counts
+        # in /proc: libpytrace's watcher alone (PYTRACE_LOGGING=0) already triggers it.
+        err = [line for line in err.splitlines()
+               if "DeprecationWarning: This process" not in line]
+        assert err == []
     finally:
         proc.kill()
         proc.wait()
