@@ -7,10 +7,12 @@
  * interpreter dict: when the interpreter is finalized without pytrace_detach(), clearing that
  * dict (after its thread states, hence after its last Python code) unregisters it.
  */
+#include "agent.h"
 #include "internal.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <urcu/urcu-bp.h>
@@ -120,6 +122,23 @@ size_t pt_interp_grab(struct pt_interp **out, size_t max, bool want, bool flush)
 	return n;
 }
 
+struct pt_interp *pt_interp_hold(PyInterpreterState *interp)
+{
+	struct pt_interp *pi;
+
+	pthread_mutex_lock(&registry_lock);
+	for (pi = registry; pi && pi->interp != interp; pi = pi->next) {
+	}
+	if (pi && pi->closing) {
+		pi = NULL;
+	}
+	if (pi) {
+		pi->busy++;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return pi;
+}
+
 void pt_interp_release(struct pt_interp *pi)
 {
 	pthread_mutex_lock(&registry_lock);
@@ -222,6 +241,7 @@ static PyObject *at_exit(PyObject *capsule, PyObject *unused)
 	(void)unused;
 	if (pi) {
 		interp_close(pi);
+		pt_agent_forget(pi->interp);
 		/* atexit holds the callable while it runs; ours would keep pi alive for ever. */
 		Py_CLEAR(pi->exit_hook);
 	}
@@ -333,6 +353,24 @@ static int check_thread(const char *func, PyInterpreterState *interp)
 	return 0;
 }
 
+/* PYTRACE_LOGGING=1: the process shows in `lttng list --python` (agent.c). Never a reason to
+ * fail attach: the program is traced either way. */
+static void agent_start(PyInterpreterState *interp)
+{
+	const char *v = getenv("PYTRACE_LOGGING");
+	bool on = false;
+	int err;
+
+	if (!v || pt_parse_bool(v, "PYTRACE_LOGGING", &on) < 0 || !on) {
+		return;
+	}
+	err = pt_agent_start(interp);
+	if (err) {
+		pt_warn("cannot register with the session daemon: interp=%p, ret=%d (%s)",
+			(void *)interp, err, strerror(-err));
+	}
+}
+
 int pytrace_attach(PyInterpreterState *interp, const struct pytrace_attach_opts *opts)
 {
 	struct pytrace_attach_opts o;
@@ -417,6 +455,7 @@ int pytrace_attach(PyInterpreterState *interp, const struct pytrace_attach_opts 
 		pytrace_detach(interp);
 		goto out;
 	}
+	agent_start(interp);
 	pt_debug("attached interp=%p id=%lld", (void *)interp, (long long)pi->id);
 	goto out;
 fail:
@@ -496,6 +535,7 @@ int pytrace_detach(PyInterpreterState *interp)
 	}
 	exc = pt_exc_save();
 	interp_close(pi);
+	pt_agent_forget(interp);
 	if (pi->active) {
 		pt_hook_stop(pi, true);
 		__atomic_store_n(&pi->active, false, __ATOMIC_RELEASE);

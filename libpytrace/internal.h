@@ -342,6 +342,13 @@ int pt_watch_start(void);
 /* Whether @ts is the watcher's own (temporary) thread state. */
 bool pt_watch_owns(PyThreadState *ts);
 
+/* On the watcher thread only, @pi held (pt_interp_grab() or pt_interp_hold()): takes @pi's GIL
+ * with a thread state of its own. false if that failed or @pi began closing meanwhile (nothing
+ * is held then); true: pt_watch_leave(*ts) gives it back. */
+struct pt_interp;
+bool pt_watch_enter(struct pt_interp *pi, PyThreadState **ts);
+void pt_watch_leave(PyThreadState *ts);
+
 /* ---- hook-eval.c: fast mode's frame evaluation function (3.11) ---- */
 #define PT_EVAL_HOOK (PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000)
 #if PT_EVAL_HOOK
@@ -426,6 +433,10 @@ void pt_interp_unref(struct pt_interp *pi);
  * may need a flush. Each must be given back with pt_interp_release(). */
 size_t pt_interp_grab(struct pt_interp **out, size_t max, bool want, bool flush);
 void pt_interp_release(struct pt_interp *pi);
+
+/* For the watcher: marks @interp's entry busy, as pt_interp_grab() does, unless it is not
+ * attached or closing (NULL). Given back with pt_interp_release(). */
+struct pt_interp *pt_interp_hold(PyInterpreterState *interp);
 
 /* Makes @pi's hooks match @want (start or stop them). GIL of @pi held. */
 void pt_interp_apply(struct pt_interp *pi, bool want);

@@ -9,8 +9,10 @@
  * hooks (or fast-mode buffers may have grown stale), takes that interpreter's GIL with a thread
  * state of its own to act. It never holds a lock while it waits for a GIL; an interpreter being
  * detached or finalized is marked `closing` first (api.c), and the watcher leaves it alone from
- * then on, so it never takes the GIL of a finalizing interpreter.
+ * then on, so it never takes the GIL of a finalizing interpreter. For the same reason it also
+ * copies the logger names that the agent thread (agent.c) needs to answer `lttng list --python`.
  */
+#include "agent.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -43,23 +45,41 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* With @pi's GIL held: bring its hooks to the wanted state; flush stale fast-mode buffers. */
-static void act(struct pt_interp *pi, bool want)
+bool pt_watch_enter(struct pt_interp *pi, PyThreadState **out)
 {
 	PyThreadState *ts = PyThreadState_New(pi->interp);
 
 	if (!ts) {
-		return;
+		return false;
 	}
 	PyEval_RestoreThread(ts);
-	if (!__atomic_load_n(&pi->closing, __ATOMIC_ACQUIRE)) {
-		pt_interp_apply(pi, want);
-		if (pi->active) {
-			pt_hook_foreach_thread(pi, pt_fast_flush_stale);
-		}
+	if (__atomic_load_n(&pi->closing, __ATOMIC_ACQUIRE)) {
+		pt_watch_leave(ts);
+		return false;
 	}
+	*out = ts;
+	return true;
+}
+
+void pt_watch_leave(PyThreadState *ts)
+{
 	PyThreadState_Clear(ts);
 	PyThreadState_DeleteCurrent();
+}
+
+/* With @pi's GIL held: bring its hooks to the wanted state; flush stale fast-mode buffers. */
+static void act(struct pt_interp *pi, bool want)
+{
+	PyThreadState *ts;
+
+	if (!pt_watch_enter(pi, &ts)) {
+		return;
+	}
+	pt_interp_apply(pi, want);
+	if (pi->active) {
+		pt_hook_foreach_thread(pi, pt_fast_flush_stale);
+	}
+	pt_watch_leave(ts);
 }
 
 static void *watch_main(void *arg)
@@ -89,6 +109,8 @@ static void *watch_main(void *arg)
 			act(todo[i], want);
 			pt_interp_release(todo[i]);
 		}
+		/* `lttng list --python` waits for the logger names (agent.c). */
+		pt_agent_watch();
 	}
 	return NULL;
 }
