@@ -3,11 +3,13 @@
 line, says `ready`, then obeys stdin, one command per line:
 
   ping        answers `pong` (the program is responsive)
-  busy N      holds the GIL in C for a while (sum(range(N))), between `busy` and `done`
+  busy N      holds the GIL for N seconds, in C (libc's sleep() through ctypes.PyDLL, which
+              keeps the GIL), between `busy` and `done`
   (EOF)       prints `bye` and exits 0
 
 With --exit it exits right after creating the loggers (start-up measurements).
 """
+import ctypes
 import logging
 import sys
 
@@ -24,6 +26,6 @@ if not once:
             print("pong", flush=True)
         elif cmd and cmd[0] == "busy":
             print("busy", flush=True)
-            sum(range(int(cmd[1])))
+            ctypes.PyDLL(None).sleep(int(cmd[1]))
             print("done", flush=True)
 print("bye", flush=True)
