@@ -89,7 +89,8 @@ def test_bad_input_never_raises():
     assert run.stdout == plain.stdout == "survived\n"
     # Python's own report, once per failing record, with the caller's line
     assert run.stderr.count("--- Logging error ---") == 2, run.stderr
-    assert "TypeError: %d format: a real number is required, not str" in run.stderr
+    # (3.8 and 3.9 say "a number", later versions "a real number")
+    assert re.search(r"TypeError: %d format: a (real )?number is required, not str", run.stderr)
     assert "ValueError: no __str__ today" in run.stderr
     assert "Message: 'wrong %d arguments'\nArguments: ('x',)" in run.stderr
     with open(prog("bad.py")) as f:
