@@ -22,6 +22,7 @@ ROOT = os.path.dirname(BENCH)
 
 # Environment variables of libpytrace that must not leak from the caller into a measurement.
 PYTRACE_VARS = ("PYTRACE_MODE", "PYTRACE_INCLUDE", "PYTRACE_EXCLUDE", "PYTRACE_MAX_DEPTH",
+                "PYTRACE_LOGGING",
                 "PYTRACE_C_CALLS")
 
 

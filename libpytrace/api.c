@@ -9,10 +9,10 @@
  */
 #include "agent.h"
 #include "internal.h"
+#include "logging.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <urcu/urcu-bp.h>
@@ -101,7 +101,7 @@ enum pt_mode pt_interp_mode(struct pt_interp *pi)
 	return m;
 }
 
-size_t pt_interp_grab(struct pt_interp **out, size_t max, bool want, bool flush)
+size_t pt_interp_grab(struct pt_interp **out, size_t max, bool want, bool log_want, bool flush)
 {
 	size_t n = 0;
 
@@ -113,7 +113,8 @@ size_t pt_interp_grab(struct pt_interp **out, size_t max, bool want, bool flush)
 			continue;
 		}
 		if ((want != active && !(want && pi->start_failed)) ||
-		    (flush && active && pt_interp_mode(pi) == PT_MODE_FAST)) {
+		    (flush && active && pt_interp_mode(pi) == PT_MODE_FAST) ||
+		    pt_logging_needs(pi, log_want)) {
 			pi->busy++;
 			out[n++] = pi;
 		}
@@ -215,6 +216,7 @@ void pt_interp_unref(struct pt_interp *pi)
 	}
 	Py_XDECREF(pi->exit_hook);
 	Py_XDECREF(pi->thread_hook);
+	pt_logging_free(pi);
 	pt_config_free(pi->cfg);
 	PyMem_RawFree(pi);
 }
@@ -353,24 +355,6 @@ static int check_thread(const char *func, PyInterpreterState *interp)
 	return 0;
 }
 
-/* PYTRACE_LOGGING=1: the process shows in `lttng list --python` (agent.c). Never a reason to
- * fail attach: the program is traced either way. */
-static void agent_start(PyInterpreterState *interp)
-{
-	const char *v = getenv("PYTRACE_LOGGING");
-	bool on = false;
-	int err;
-
-	if (!v || pt_parse_bool(v, "PYTRACE_LOGGING", &on) < 0 || !on) {
-		return;
-	}
-	err = pt_agent_start(interp);
-	if (err) {
-		pt_warn("cannot register with the session daemon: interp=%p, ret=%d (%s)",
-			(void *)interp, err, strerror(-err));
-	}
-}
-
 int pytrace_attach(PyInterpreterState *interp, const struct pytrace_attach_opts *opts)
 {
 	struct pytrace_attach_opts o;
@@ -378,6 +362,7 @@ int pytrace_attach(PyInterpreterState *interp, const struct pytrace_attach_opts 
 	struct pt_config *cfg;
 	struct pt_interp *pi;
 	struct pt_exc exc;
+	bool logging;
 	int err;
 
 	err = check_thread("pytrace_attach", interp);
@@ -385,6 +370,10 @@ int pytrace_attach(PyInterpreterState *interp, const struct pytrace_attach_opts 
 		return err;
 	}
 	err = opts_load("pytrace_attach", opts, &o);
+	if (err) {
+		return err;
+	}
+	err = pt_logging_opt(&o, &logging);
 	if (err) {
 		return err;
 	}
@@ -450,12 +439,17 @@ int pytrace_attach(PyInterpreterState *interp, const struct pytrace_attach_opts 
 		err = -EIO;
 		goto out;
 	}
-	err = pt_watch_start();
+	err = pt_logging_attach(pi);
+	if (!err && logging) {
+		err = pt_logging_set(pi, true);
+	}
+	if (!err) {
+		err = pt_watch_start();
+	}
 	if (err) {
 		pytrace_detach(interp);
 		goto out;
 	}
-	agent_start(interp);
 	pt_debug("attached interp=%p id=%lld", (void *)interp, (long long)pi->id);
 	goto out;
 fail:
@@ -541,6 +535,7 @@ int pytrace_detach(PyInterpreterState *interp)
 		__atomic_store_n(&pi->active, false, __ATOMIC_RELEASE);
 	}
 	pt_hook_detach(pi);
+	pt_logging_detach(pi);
 	if (pi->exit_hook) {
 		exit_hook_set(pi, false);
 		Py_CLEAR(pi->exit_hook);
@@ -571,4 +566,36 @@ int pytrace_thread_attach(void)
 	}
 	/* While nobody records, the watcher installs the hooks on every thread when needed. */
 	return pi->active ? pt_hook_install_thread(pi, ts) : 0;
+}
+
+/* pytrace_logging_enable() and pytrace_logging_disable(). */
+static int logging_switch(const char *func, PyInterpreterState *interp, bool on)
+{
+	struct pt_interp *pi;
+	struct pt_exc exc;
+	int err;
+
+	err = check_thread(func, interp);
+	if (err) {
+		return err;
+	}
+	pi = pt_interp_find(interp);
+	if (!pi || __atomic_load_n(&pi->closing, __ATOMIC_ACQUIRE)) {
+		return -ENOENT;
+	}
+	exc = pt_exc_save();
+	err = pt_logging_set(pi, on);
+	PyErr_Clear();
+	pt_exc_restore(exc);
+	return err;
+}
+
+int pytrace_logging_enable(PyInterpreterState *interp)
+{
+	return logging_switch("pytrace_logging_enable", interp, true);
+}
+
+int pytrace_logging_disable(PyInterpreterState *interp)
+{
+	return logging_switch("pytrace_logging_disable", interp, false);
 }

@@ -334,6 +334,11 @@ extern unsigned int pt_session_gen;
  * pt_session_gen if a new one appeared. Cheap (a few loads under LTTng's RCU read lock). */
 void pt_session_check(void);
 
+/* Whether an active session records tracepoint @tp of any provider (logging.c: the agent
+ * library's `lttng_python:event`). Lock-free, no GIL. */
+struct lttng_ust_tracepoint;
+bool pt_session_tp_recording(struct lttng_ust_tracepoint *tp);
+
 /* ---- watch.c: the thread that installs the hooks while somebody records ---- */
 
 /* Starts the watcher (once per process; again in a fork child). 0 or -errno. */
@@ -414,6 +419,11 @@ struct pt_interp {
 	PyObject *thread_hook;	 /* 3.8-3.11: our callable given to threading.setprofile() */
 	int tool_id;		 /* 3.12+: our sys.monitoring tool id */
 	bool eval_hook;		 /* 3.11 fast mode: our frame evaluation function is installed */
+	/* logging.c: forwarding of Python logging (written with the GIL, read by the watcher) */
+	bool logging;		 /* switched on */
+	bool log_installed;	 /* our handler is on the root logger */
+	bool log_failed;	 /* putting it there failed: not retried until nobody records */
+	struct pt_logging *log;	 /* the module, handler type and instance (GIL) */
 	struct pt_interp *next;
 };
 
@@ -429,9 +439,9 @@ void pt_interp_ref(struct pt_interp *pi);
 void pt_interp_unref(struct pt_interp *pi);
 
 /* For the watcher: marks busy, and returns in @out (at most @max), every attached interpreter
- * whose hooks are not in the wanted state (@want), or, with @flush, whose fast-mode buffers
- * may need a flush. Each must be given back with pt_interp_release(). */
-size_t pt_interp_grab(struct pt_interp **out, size_t max, bool want, bool flush);
+ * whose hooks are not in the wanted state (@want), whose logging handler is not (@log_want),
+ * or, with @flush, whose fast-mode buffers may need a flush. Each must be given back with pt_interp_release(). */
+size_t pt_interp_grab(struct pt_interp **out, size_t max, bool want, bool log_want, bool flush);
 void pt_interp_release(struct pt_interp *pi);
 
 /* For the watcher: marks @interp's entry busy, as pt_interp_grab() does, unless it is not

@@ -75,6 +75,14 @@ static uintptr_t scan(unsigned int *count)
 	return fp;
 }
 
+bool pt_session_tp_recording(struct lttng_ust_tracepoint *tp)
+{
+	unsigned int count = 0;
+
+	recorders(tp, &count);
+	return count > 0;
+}
+
 /* PYTRACE_HOOKS=always keeps the hooks installed while nobody records (the behaviour of
  * libpytrace 0.1): for debugging, and for tests that look at the hooks without a session. */
 static bool hooks_always(void)

@@ -2,7 +2,9 @@
 /*
  * The watcher: one thread per process (`pytrace-watch`) that installs the hooks of the attached
  * interpreters while some session records their events, and removes them when none does, so
- * that an attached program runs at full speed while nobody records.
+ * that an attached program runs at full speed while nobody records. It does the same for the
+ * logging handler (logging.c) of interpreters that forward logging, following the sessions
+ * that record `lttng_python:event`.
  *
  * Every WATCH_PERIOD_MS it reads the tracepoints' recorders (session.c: a few loads, no
  * system call but the sleep) and, only when the wanted state of an interpreter differs from its
@@ -14,6 +16,7 @@
  */
 #include "agent.h"
 #include "internal.h"
+#include "logging.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -67,8 +70,9 @@ void pt_watch_leave(PyThreadState *ts)
 	PyThreadState_DeleteCurrent();
 }
 
-/* With @pi's GIL held: bring its hooks to the wanted state; flush stale fast-mode buffers. */
-static void act(struct pt_interp *pi, bool want)
+/* Takes @pi's GIL: brings its hooks and its logging handler to the wanted state; flushes stale
+ * fast-mode buffers. */
+static void act(struct pt_interp *pi, bool want, bool log_want)
 {
 	PyThreadState *ts;
 
@@ -76,6 +80,7 @@ static void act(struct pt_interp *pi, bool want)
 		return;
 	}
 	pt_interp_apply(pi, want);
+	pt_logging_apply(pi, log_want);
 	if (pi->active) {
 		pt_hook_foreach_thread(pi, pt_fast_flush_stale);
 	}
@@ -91,7 +96,7 @@ static void *watch_main(void *arg)
 	__atomic_store_n(&watch_ident, PyThread_get_thread_ident(), __ATOMIC_RELAXED);
 	for (;;) {
 		struct timespec d = { 0, WATCH_PERIOD_MS * 1000000L };
-		bool want, flush = false;
+		bool want, log_want, flush = false;
 		uint64_t now;
 		size_t n;
 
@@ -99,14 +104,15 @@ static void *watch_main(void *arg)
 		}
 		pt_session_check();
 		want = pt_session_wanted();
+		log_want = pt_logging_wanted();
 		now = now_ms();
 		if (want && now - last_flush >= FLUSH_PERIOD_MS) {
 			flush = true;
 			last_flush = now;
 		}
-		n = pt_interp_grab(todo, MAX_INTERPS, want, flush);
+		n = pt_interp_grab(todo, MAX_INTERPS, want, log_want, flush);
 		for (size_t i = 0; i < n; i++) {
-			act(todo[i], want);
+			act(todo[i], want, log_want);
 			pt_interp_release(todo[i]);
 		}
 		/* `lttng list --python` waits for the logger names (agent.c). */

@@ -3,8 +3,9 @@
 # The benchmark suite (never part of the test suite). For each build folder — each may embed a
 # different CPython — builds what is missing, then prints markdown tables: ns per Python call of
 # every workload in every mode (bench/harness.py), memory over 10 million calls
-# (bench/memory.py), the watcher thread's cost (bench/watch-cost.sh) and the session start
-# latency (bench/start-latency.sh). Needs lttng-tools and python3-bt2; starts a session daemon if
+# (bench/memory.py), the watcher thread's cost (bench/watch-cost.sh), the session start
+# latency (bench/start-latency.sh) and ns per `logging` record with the official agent's
+# handler and libpytrace's forwarder (bench/logging.py; needs python3-lttngust). Needs lttng-tools and python3-bt2; starts a session daemon if
 # none runs (and stops it at the end).
 #
 #   scripts/bench.sh [BUILD_DIR ...] [--quick] [harness options...]
@@ -71,6 +72,9 @@ out=${dirs[0]}/bench-results-$(date +%Y%m%d-%H%M%S)${quick:+-quick}.md
 	echo
 	/usr/bin/python3 "$PYTRACE_ROOT/bench/memory.py" --calls "$mem_calls" \
 		"${dirs[@]}" || say "bench/memory.py failed"
+	echo
+	/usr/bin/python3 "$PYTRACE_ROOT/bench/logging.py" $quick "${dirs[@]}" ||
+		say "bench/logging.py failed"
 	for d in "${dirs[@]}"; do
 		"$PYTRACE_ROOT/bench/watch-cost.sh" "$d" "$watch_secs" ||
 			say "bench/watch-cost.sh failed"

@@ -80,8 +80,9 @@ enum pytrace_mode {
  * zero (otherwise the call returns -EINVAL rather than ignore a request).
  *
  * At attach, the environment variables PYTRACE_MODE (`events` or `fast`), PYTRACE_C_CALLS
- * (`1`/`0`, `yes`/`no`, `true`/`false`, `on`/`off`), PYTRACE_MAX_DEPTH, PYTRACE_INCLUDE and
- * PYTRACE_EXCLUDE override the corresponding fields when they are set, so that an operator can
+ * (`1`/`0`, `yes`/`no`, `true`/`false`, `on`/`off`), PYTRACE_MAX_DEPTH, PYTRACE_INCLUDE,
+ * PYTRACE_EXCLUDE and PYTRACE_LOGGING (a boolean, as PYTRACE_C_CALLS) override the
+ * corresponding fields when they are set, so that an operator can
  * change what a host records without rebuilding it. pytrace_config_set() does not read them.
  */
 struct pytrace_attach_opts {
@@ -112,9 +113,17 @@ struct pytrace_attach_opts {
 	 * deeper calls are not recorded. 0: no limit. At most 1000000. (Since 0.2.)
 	 */
 	unsigned int max_depth;
+	/**
+	 * Forward the interpreter's Python `logging` records to LTTng as `lttng_python:event`,
+	 * exactly as the official agent (`lttngust`) does: same as calling
+	 * pytrace_logging_enable() right after attach. Overridden by PYTRACE_LOGGING when set.
+	 * Read by pytrace_attach() only: pytrace_config_set() leaves forwarding as it is.
+	 * (Since 0.3.)
+	 */
+	bool logging;
 	size_t : 0;
 };
-#define pytrace_attach_opts__last_field max_depth
+#define pytrace_attach_opts__last_field logging
 
 /**
  * Declare and initialise an options struct: `PYTRACE_OPTS(pytrace_attach_opts, o, .c_calls = true);`
@@ -162,8 +171,14 @@ struct pytrace_attach_opts {
  *                a profile function (cProfile, a profiler); on 3.12+ if no sys.monitoring tool
  *                id is free (3 and 4 are taken);
  *         -ENOMEM when memory runs out;
- *         -EIO if the interpreter refused (a Python error, which is logged and cleared).
+ *         -EIO if the interpreter refused (a Python error, which is logged and cleared);
+ *         -ELIBACC if `logging` forwarding is asked for (the option or PYTRACE_LOGGING) and
+ *                  liblttng-ust-python-agent.so.1 cannot be loaded (see
+ *                  pytrace_logging_enable()).
  *         On error nothing is left installed.
+ *
+ * Attach also registers a module named `_libpytrace` in `sys.modules` of @p interp, through
+ * which Python code switches `logging` forwarding (docs/logging.md); detach removes it.
  *
  * GIL: required. Thread safety: MT-Safe (the GIL and an internal lock serialise attach/detach).
  * Not async-signal-safe.
@@ -213,6 +228,70 @@ PYTRACE_API int pytrace_config_set(PyInterpreterState *interp,
  * GIL: required. Thread safety: MT-Safe. Not async-signal-safe.
  */
 PYTRACE_API int pytrace_detach(PyInterpreterState *interp);
+
+/**
+ * Forward the Python `logging` records of an attached interpreter to LTTng.
+ *
+ * Each record that reaches the handlers of the root logger is recorded as an
+ * `lttng_python:event`, with the fields and formatting of the official Python agent
+ * (`lttngust`): `asctime` (the record's time as logging formats it, followed by the formatted
+ * traceback when the record carries exc_info), `msg` (record.getMessage()), `logger_name`,
+ * `funcName`, `lineno`, `int_loglevel`, `thread`, `threadName`. The event is written by
+ * py_tracepoint() of liblttng-ust-python-agent.so.1 (Debian: liblttng-ust-python-agent1),
+ * loaded the first time this is called, so that `lttng enable-event --python` (`-a`, a logger
+ * name, `--loglevel`, `--loglevel-only`) and `lttng disable-event --python` select records
+ * exactly as with the official agent.
+ *
+ * As with the agent, the handler (`_libpytrace.LTTngHandler`, a logging.Handler) is on the root
+ * logger only while a session records `lttng_python:event` in this process: libpytrace's
+ * watcher adds it within about 20 ms of a session starting and removes it when none records,
+ * so a program pays nothing while nobody records. While it is there the root logger's level is
+ * NOTSET, as `import lttngust` sets it (records of every level reach the root logger's
+ * handlers unless a logger on the way sets a level); its former level is given back when the
+ * handler is removed, unless the program changed it meanwhile. If a session records when this
+ * is called, `logging` is imported and the handler added before it returns. When the program
+ * also uses `lttngust` and its handler is on the root logger, that handler records and ours
+ * stands down: every record is recorded once. Errors while formatting a record (a failing
+ * `__str__`, wrong format arguments) are reported by the handler's handleError(), as Python's
+ * own handlers do, and never raised into the program. Details: docs/logging.md.
+ *
+ * Calling it when forwarding is already on does nothing and returns 0.
+ *
+ * @param interp An attached interpreter; must be the interpreter of the calling thread's
+ *        current thread state.
+ * @return 0 on success;
+ *         -EINVAL if @p interp is NULL or the calling thread holds no thread state of
+ *                 @p interp;
+ *         -ENOENT if @p interp is not attached (or is being detached or finalized);
+ *         -ELIBACC if liblttng-ust-python-agent.so.1 cannot be loaded (logged with the
+ *                  reason);
+ *         -ENOMEM when memory runs out.
+ *         A Python error while adding the handler (the program's `logging` refuses it) is
+ *         logged and cleared; forwarding stays on and is retried when a session next starts.
+ *
+ * GIL: required. Thread safety: MT-Safe (serialised by the GIL). Not async-signal-safe.
+ * (Since 0.3.)
+ */
+PYTRACE_API int pytrace_logging_enable(PyInterpreterState *interp);
+
+/**
+ * Stop forwarding the Python `logging` records of an attached interpreter.
+ *
+ * Removes the handler from the root logger (giving the root logger back its former level, see
+ * pytrace_logging_enable()). Calling it when forwarding is off does nothing and returns 0.
+ * pytrace_detach() and finalization switch forwarding off too.
+ *
+ * @param interp An attached interpreter; must be the interpreter of the calling thread's
+ *        current thread state.
+ * @return 0 on success;
+ *         -EINVAL if @p interp is NULL or the calling thread holds no thread state of
+ *                 @p interp;
+ *         -ENOENT if @p interp is not attached (or is being detached or finalized).
+ *
+ * GIL: required. Thread safety: MT-Safe (serialised by the GIL). Not async-signal-safe.
+ * (Since 0.3.)
+ */
+PYTRACE_API int pytrace_logging_disable(PyInterpreterState *interp);
 
 /**
  * Trace the calling thread, a thread created in C that entered Python with PyGILState_Ensure()

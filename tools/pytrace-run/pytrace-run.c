@@ -2,14 +2,18 @@
 /*
  * pytrace-run: run a Python program exactly as `python3` would, with libpytrace attached.
  *
- *   pytrace-run [--c-calls] [--] [python options] script.py [args...]
- *   pytrace-run [--c-calls] [--] [python options] -m module [args...]
+ *   pytrace-run [--c-calls] [--no-logging] [--] [python options] script.py [args...]
+ *   pytrace-run [--c-calls] [--no-logging] [--] [python options] -m module [args...]
  *
  * Everything after pytrace-run's own options is parsed by CPython itself (PyConfig with
  * parse_argv), and the program is run by Py_RunMain(), the same code path as the `python3`
  * binary: same sys.argv, same output, same traceback and exit code. The interpreter is attached
  * after initialization and before the first line of the program runs; Py_RunMain() finalizes it,
  * which detaches implicitly after atexit handlers ran.
+ *
+ * Python `logging` records are forwarded to LTTng (`lttng_python:event`, as the official agent
+ * does) unless --no-logging is given or PYTRACE_LOGGING=0; without the agent library the program
+ * still runs traced, with a warning.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -33,18 +37,22 @@ static void usage(FILE *out)
 		"Run a Python program as python3 does, with every Python call recorded as an\n"
 		"LTTng-UST event (provider `python`) whenever a session enables them:\n"
 		"  lttng create s && lttng enable-event -u 'python:*' && lttng start\n"
+		"and its `logging` records as the official LTTng Python agent records them\n"
+		"(lttng_python:event) whenever a session enables Python events:\n"
+		"  lttng enable-event --python -a       (or a logger name, --loglevel ...)\n"
 		"\n"
 		"Options:\n"
-		"  --c-calls   also record calls of C functions (len, list.append, time.sleep)\n"
-		"  --help      show this help and exit\n"
-		"  --version   show the libpytrace version and exit\n"
+		"  --c-calls      also record calls of C functions (len, list.append, time.sleep)\n"
+		"  --no-logging   do not forward `logging` records (same as PYTRACE_LOGGING=0)\n"
+		"  --help         show this help and exit\n"
+		"  --version      show the libpytrace version and exit\n"
 		"\n"
 		"Everything else is passed to Python (python3 --help lists its options).\n");
 }
 
 int main(int argc, char **argv)
 {
-	PYTRACE_OPTS(pytrace_attach_opts, opts);
+	PYTRACE_OPTS(pytrace_attach_opts, opts, .logging = true);
 	PyConfig config;
 	PyStatus status;
 	int first = 1, err;
@@ -54,6 +62,8 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "--c-calls")) {
 			opts.c_calls = true;
+		} else if (!strcmp(a, "--no-logging")) {
+			opts.logging = false;
 		} else if (!strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
@@ -86,6 +96,12 @@ int main(int argc, char **argv)
 	PyConfig_Clear(&config);
 
 	err = pytrace_attach(PyInterpreterState_Get(), &opts);
+	if (err == -ELIBACC && opts.logging) {
+		/* libpytrace said why (no agent library): trace the calls all the same. */
+		fprintf(stderr, "pytrace-run: Python logging is not forwarded\n");
+		opts.logging = false;
+		err = pytrace_attach(PyInterpreterState_Get(), &opts);
+	}
 	if (err) {
 		/* Never keep the program from running: it runs untraced. */
 		fprintf(stderr, "pytrace-run: cannot attach: %s; running untraced\n", strerror(-err));
