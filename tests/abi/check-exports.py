@@ -17,8 +17,11 @@ EXPECTED = {
     'pytrace_thread_attach': 'PYTRACE_0.1',
     'pytrace_version': 'PYTRACE_0.1',
     'pytrace_config_set': 'PYTRACE_0.2',
+    'pytrace_span_begin': 'PYTRACE_0.3',
+    'pytrace_span_end': 'PYTRACE_0.3',
+    'pytrace_mark': 'PYTRACE_0.3',
 }
-VERSION_NODES = {'PYTRACE_0.1', 'PYTRACE_0.2'}
+VERSION_NODES = {'PYTRACE_0.1', 'PYTRACE_0.2', 'PYTRACE_0.3'}
 
 
 def run(cmd):
