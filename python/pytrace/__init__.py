@@ -165,6 +165,23 @@ class tracing:
         return False
 
 
+def _is_coroutine_function(func):
+    """inspect.iscoroutinefunction() without importing inspect (a large import, and all of it
+    traced) when the program has not."""
+    import sys
+
+    inspect = sys.modules.get("inspect")
+    if inspect is not None:
+        return inspect.iscoroutinefunction(func)
+    import functools
+
+    while isinstance(func, functools.partial):
+        func = func.func
+    func = getattr(func, "__func__", func)
+    code = getattr(func, "__code__", None)
+    return code is not None and bool(code.co_flags & 0x80)  # CO_COROUTINE
+
+
 class span(_native.Span):
     """A span: a named interval of this thread's work with string attributes.
 
@@ -197,11 +214,10 @@ class span(_native.Span):
             raise TypeError(f"pytrace.span: can only decorate a callable, not "
                             f"{type(func).__name__}")
         import functools
-        import inspect
 
         name, attrs = self.name, self.attrs
         begin, end = _native.span_begin, _native.span_end
-        if inspect.iscoroutinefunction(func):
+        if _is_coroutine_function(func):
             @functools.wraps(func)
             async def span_wrapper(*args, **kwargs):
                 sid = begin(name, attrs)

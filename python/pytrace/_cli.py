@@ -73,17 +73,21 @@ def _set_path0(path):
 
 
 def _script(path, args):
+    """Prepares `python3 path args...`; returns what runs it (after the attach, so that the
+    launcher's own work is not recorded)."""
     sys.argv[:] = [path, *args]
-    # 3.9+ makes the script's path absolute (config.run_filename); 3.8 keeps it as given.
-    filename = os.path.abspath(path) if sys.version_info >= (3, 9) else path
-    if os.path.isdir(path) or _is_zip(path):
+    # 3.9+ makes the script's path absolute (config.run_filename, _Py_abspath(): the working
+    # directory joined, nothing normalized: `./a/../b.py` stays); 3.8 keeps it as given.
+    filename = path
+    if sys.version_info >= (3, 9) and not os.path.isabs(path):
+        filename = os.path.join(os.getcwd(), path)
+    if _has_main(path):
         # `python3 dir` / `python3 app.zip`: its __main__ module, found on sys.path[0].
         import runpy
 
         _set_path0(filename)
         _fresh_main()
-        runpy._run_module_as_main("__main__", alter_argv=False)
-        return
+        return lambda: runpy._run_module_as_main("__main__", alter_argv=False)
     try:
         import io
 
@@ -102,16 +106,21 @@ def _script(path, args):
     main.__cached__ = None
     main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)
     code = compile(source, filename, "exec", dont_inherit=True)
-    exec(code, main.__dict__)
+    return lambda: exec(code, main.__dict__)
 
 
-def _is_zip(path):
-    import zipfile
+def _has_main(path):
+    """Whether python3 would run @path as a directory or zip file with a __main__ module (it
+    asks sys.path_hooks; zipimport is loaded at start-up, zipfile need not be imported)."""
+    if os.path.isdir(path):
+        return True
+    import zipimport
 
     try:
-        return os.path.isfile(path) and zipfile.is_zipfile(path)
-    except OSError:
+        zipimport.zipimporter(path)
+    except (ImportError, OSError):
         return False
+    return True
 
 
 def _module(name, args):
@@ -119,7 +128,7 @@ def _module(name, args):
 
     sys.argv[:] = ["-m", *args]
     _fresh_main()
-    runpy._run_module_as_main(name, alter_argv=True)
+    return lambda: runpy._run_module_as_main(name, alter_argv=True)
 
 
 def _command(command, args):
@@ -134,7 +143,7 @@ def _command(command, args):
 
         lines = [line + "\n" for line in command.splitlines()]
         linecache.cache["<string>"] = (len(command), None, lines, "<string>")
-    exec(code, main.__dict__)
+    return lambda: exec(code, main.__dict__)
 
 
 def _trim(tb):
@@ -212,12 +221,13 @@ def main(argv=None):
     import pytrace
 
     try:
-        pytrace.attach(c_calls=c_calls)
-    except (RuntimeError, ValueError, OSError, MemoryError) as e:
-        # Never keep the program from running: it runs untraced.
-        sys.stderr.write(f"{PROG}: cannot attach: {e}; running untraced\n")
-    try:
-        run(what, prog_args)
+        go = run(what, prog_args)
+        try:
+            pytrace.attach(c_calls=c_calls)
+        except (RuntimeError, ValueError, OSError, MemoryError) as e:
+            # Never keep the program from running: it runs untraced.
+            sys.stderr.write(f"{PROG}: cannot attach: {e}; running untraced\n")
+        go()
     except SystemExit:
         raise
     except BaseException as e:
