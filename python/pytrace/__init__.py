@@ -22,7 +22,7 @@ from . import _native
 
 __all__ = ["attach", "detach", "configure", "tracing", "span", "mark", "__version__"]
 
-#: The version of the libpytrace in use ("0.3.0").
+#: The version of the libpytrace in use, as pytrace_version() gives it ("MAJOR.MINOR.PATCH").
 __version__ = _native.version()
 
 _MODES = {"events": _native.MODE_EVENTS, "fast": _native.MODE_FAST}
