@@ -26,14 +26,17 @@ PYTHON = os.environ["PYTRACE_PYTHON"]
 PYTRACE_RUN = os.environ["PYTRACE_RUN"]
 ENV = dict(os.environ, PYTHONPATH=os.environ["PYTRACE_SHIM_PATH"])
 SPAN_EVENTS = {"span_begin", "span_end", "mark"}
+PY = tuple(int(x) for x in subprocess.run(
+    [PYTHON, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True,
+    check=True, timeout=60).stdout.split())
 
 
-def traced(argv):
+def traced(argv, env=None):
     """argv under a fresh session tracking only its process; retried if `lttng` itself failed
     (a session daemon shared with other users of the machine)."""
     for attempt in range(3):
         try:
-            return lttngharness.run_traced(argv, env=ENV)
+            return lttngharness.run_traced(argv, env=dict(ENV, **(env or {})))
         except RuntimeError as e:
             if not str(e).startswith("lttng ") or attempt == 2:
                 raise
@@ -66,8 +69,11 @@ def program_events(events, path):
 
 def test_same_events_as_pytrace_run():
     path = os.path.join(PROGRAMS, "mixed.py")
-    want = traced([PYTRACE_RUN, path])
-    got = traced([PYTHON, "-m", "pytrace", path])
+    # Without the standard library: printing the final traceback imports and runs thousands of
+    # its frames on 3.13 (seconds of bt2 reading), and the comparison is of the program's.
+    quiet = {"PYTRACE_EXCLUDE": ":stdlib"}
+    want = traced([PYTRACE_RUN, path], quiet)
+    got = traced([PYTHON, "-m", "pytrace", path], quiet)
     plain = untraced([PYTHON, path])
     assert plain[0] == 1 and "The above exception was the direct cause" in plain[2]
     assert (got.returncode, got.stdout, got.stderr) == plain
@@ -78,9 +84,15 @@ def test_same_events_as_pytrace_run():
     assert mine == program_events(want.events, path)
 
 
-def test_spans_and_marks():
+# Fast mode's records carry their own timestamps; decoded and sorted by time, they nest with the
+# spans as well. With PYTRACE_FAST_CLOCK=monotonic: the TSC conversion (the default where
+# CLOCK_MONOTONIC runs on the TSC) was measured a few microseconds off LTTng's own timestamps,
+# enough to misplace a span around a short call (reported; see docs/events.md).
+@pytest.mark.parametrize("mode", ["events", "fast"])
+def test_spans_and_marks(mode):
     path = os.path.join(PROGRAMS, "spans.py")
-    t = traced([PYTHON, "-m", "pytrace", path])
+    env = {"PYTRACE_MODE": mode, "PYTRACE_FAST_CLOCK": "monotonic"} if mode == "fast" else {}
+    t = traced([PYTHON, "-m", "pytrace", path], env)
     assert (t.returncode, t.stdout, t.stderr) == (0, "done\n", "")
     balanced(t.events)
     real = os.path.realpath(path)
@@ -116,6 +128,8 @@ def test_spans_and_marks():
                 e["event"] in ("function__entry", "function__return", "exception")
                 and os.path.realpath(e["co_filename"]) == real):
             per_tid.setdefault(e["tid"], []).append(line(e))
+    # 3.8-3.11 fast mode records no exception events (docs/events.md, "Fast mode").
+    exc = [] if mode == "fast" and PY < (3, 12) else ["exception ValueError in <module>"]
     main_tid, thread_tid = work[0]["tid"], work[1]["tid"]
     work_lines = ["call work", "span_begin work", "call inner", "return inner", "mark tick",
                   "span_end work", "return work"]
@@ -124,7 +138,7 @@ def test_spans_and_marks():
                                  "span_begin decorated", "call deco", "call inner",
                                  "return inner", "return deco", "span_end decorated",
                                  "span_begin failing", "call inner", "return inner",
-                                 "exception ValueError in <module>", "span_end failing",
+                                 *exc, "span_end failing",
                                  "return <module>"]
 
 
