@@ -37,6 +37,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <pytrace/version.h>
 
@@ -322,6 +323,64 @@ PYTRACE_API int pytrace_thread_attach(void);
  * GIL: not needed. Thread safety: MT-Safe, async-signal-safe.
  */
 PYTRACE_API const char *pytrace_version(void);
+
+/**
+ * Begin a span: record a `python:span_begin` event with a name, a new span id and string
+ * attributes, on the calling thread (docs/events.md, "Spans and marks").
+ *
+ * A span is a named interval of a thread's work (a request, a phase) that a consumer nests with
+ * the `function__entry`/`function__return` events of the same thread. End it with
+ * pytrace_span_end() and the same name and id. Spans are independent of pytrace_attach(): they
+ * are recorded whenever a session enables `python:span_begin`, attached or not, and their events
+ * never make libpytrace install its hooks. The attributes are recorded as one JSON object of
+ * strings (`{"route":"/users","method":"GET"}`), in the order given; nothing is checked about
+ * duplicate keys.
+ *
+ * @param name The span's name, UTF-8, NUL-terminated; copied into the event.
+ * @param keys The attributes' keys (UTF-8), @p n_attrs of them; may be NULL if @p n_attrs is 0.
+ * @param values Their values (UTF-8), in the same order; may be NULL if @p n_attrs is 0.
+ * @param n_attrs The number of attributes.
+ * @param[out] id The span's id: unique in the process (a counter from 1, never 0). Set even
+ *        when no session records, so that the matching pytrace_span_end() is always valid.
+ * @return 0 on success;
+ *         -EINVAL if @p name or @p id is NULL, or @p n_attrs is not 0 and @p keys, @p values or
+ *                 one of their strings is NULL (logged);
+ *         -ENOMEM if the attributes could not be encoded (nothing is recorded; *@p id is set).
+ *
+ * GIL: not needed (no Python is touched: a thread created in C may call it). Thread safety:
+ * MT-Safe. Not async-signal-safe (it allocates while a session records). (Since 0.3.)
+ */
+PYTRACE_API int pytrace_span_begin(const char *name, const char *const *keys,
+				   const char *const *values, size_t n_attrs, uint64_t *id);
+
+/**
+ * End a span: record a `python:span_end` event with its name and id, on the calling thread.
+ *
+ * Nothing is checked against the begin: spans of one thread normally nest (a consumer matches
+ * an end with its begin by id, within the process), but a span may end on another thread than
+ * the one that began it (then the events carry different `tid`s).
+ *
+ * @param name The name given to pytrace_span_begin().
+ * @param id The id pytrace_span_begin() returned.
+ * @return 0 on success; -EINVAL if @p name is NULL or @p id is 0 (logged).
+ *
+ * GIL: not needed. Thread safety: MT-Safe, async-signal-safe. (Since 0.3.)
+ */
+PYTRACE_API int pytrace_span_end(const char *name, uint64_t id);
+
+/**
+ * Record a `python:mark` event: a named instant of the calling thread with string attributes
+ * (same rules as pytrace_span_begin(); no id).
+ *
+ * @return 0 on success;
+ *         -EINVAL if @p name is NULL, or @p n_attrs is not 0 and @p keys, @p values or one of
+ *                 their strings is NULL (logged);
+ *         -ENOMEM if the attributes could not be encoded (nothing is recorded).
+ *
+ * GIL: not needed. Thread safety: MT-Safe. Not async-signal-safe. (Since 0.3.)
+ */
+PYTRACE_API int pytrace_mark(const char *name, const char *const *keys, const char *const *values,
+			     size_t n_attrs);
 
 #ifdef __cplusplus
 }

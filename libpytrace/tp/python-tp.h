@@ -182,6 +182,52 @@ LTTNG_UST_TRACEPOINT_EVENT(python, records,
 	)
 )
 
+/*
+ * Spans and marks (docs/events.md, "Spans and marks"): pytrace_span_begin(), pytrace_span_end(),
+ * pytrace_mark() and the Python shim's pytrace.span() / pytrace.mark(). lttng-ust 2.13 has no
+ * array of strings, so the attributes are one string holding a JSON object of strings.
+ */
+LTTNG_UST_TRACEPOINT_EVENT(python, span_begin,
+	LTTNG_UST_TP_ARGS(
+		const char *, name,
+		uint64_t, id,
+		const char *, attrs,
+		int32_t, tid
+	),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_string(name, name)
+		lttng_ust_field_integer(uint64_t, id, id)
+		lttng_ust_field_string(attrs, attrs)
+		lttng_ust_field_integer(int32_t, tid, tid)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(python, span_end,
+	LTTNG_UST_TP_ARGS(
+		const char *, name,
+		uint64_t, id,
+		int32_t, tid
+	),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_string(name, name)
+		lttng_ust_field_integer(uint64_t, id, id)
+		lttng_ust_field_integer(int32_t, tid, tid)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(python, mark,
+	LTTNG_UST_TP_ARGS(
+		const char *, name,
+		const char *, attrs,
+		int32_t, tid
+	),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_string(name, name)
+		lttng_ust_field_string(attrs, attrs)
+		lttng_ust_field_integer(int32_t, tid, tid)
+	)
+)
+
 #endif /* PYTRACE_TP_PYTHON_TP_H */
 
 #include <lttng/tracepoint-event.h>

@@ -19,6 +19,9 @@ EXPECTED = {
     'pytrace_config_set': 'PYTRACE_0.2',
     'pytrace_logging_enable': 'PYTRACE_0.3',
     'pytrace_logging_disable': 'PYTRACE_0.3',
+    'pytrace_span_begin': 'PYTRACE_0.3',
+    'pytrace_span_end': 'PYTRACE_0.3',
+    'pytrace_mark': 'PYTRACE_0.3',
 }
 VERSION_NODES = {'PYTRACE_0.1', 'PYTRACE_0.2', 'PYTRACE_0.3'}
 

@@ -18,9 +18,13 @@ import uuid
 
 import bt2
 
-import sys as _sys
-_sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
-from pytrace import records as _records  # noqa: E402  (the fast-mode decoder of the project)
+import importlib.util as _ilu
+# The fast-mode decoder of the project, by its path: `import pytrace` would need the extension
+# module, built for the build's CPython, which need not be this /usr/bin/python3.
+_spec = _ilu.spec_from_file_location("pytrace_records", os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "python", "pytrace", "records.py"))
+_records = _ilu.module_from_spec(_spec)
+_spec.loader.exec_module(_records)
 
 LTTNG = shutil.which("lttng") or "/usr/bin/lttng"
 SESSIOND = shutil.which("lttng-sessiond") or "/usr/bin/lttng-sessiond"

@@ -1,0 +1,7 @@
+# SPDX-License-Identifier: MIT
+"""python3 -m pytrace [--c-calls] [--] script.py|-m module|-c command [args...]: see _cli.py."""
+import sys
+
+from pytrace._cli import main
+
+sys.exit(main())
