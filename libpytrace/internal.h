@@ -83,6 +83,8 @@ bool pt_config_traces(const struct pt_config *cfg, const char *module);
 
 /* ---- names.c: what an event says about a code object, C function or exception type ---- */
 
+#define PT_LINE_CACHE 4 /* struct pt_code's cache of line numbers (a power of 2) */
+
 /* Cached once per code object (in its co_extra slot), freed with it. Strings are UTF-8, with
  * anything undecodable escaped (backslashreplace), never NULL. */
 struct pt_code {
@@ -103,6 +105,9 @@ struct pt_code {
 	unsigned int def_gen;
 	unsigned int refs; /* fast-mode records holding this block (GIL) */
 	bool dead;	   /* the code object is gone; freed when refs drops to 0 */
+	/* sys.monitoring: recent (offset + 1) << 32 | line pairs, see pt_pyframe_line() (relaxed
+	 * atomics: static code objects may be shared by interpreters with a GIL each) */
+	uint64_t lines[PT_LINE_CACHE];
 	char strings[];
 };
 
@@ -170,8 +175,9 @@ struct pt_pyframe {
 	int offset;	      /* sys.monitoring: the instruction offset, for the line number */
 };
 
-/* The line the frame is at (computed only when an event needs it). */
-int pt_pyframe_line(const struct pt_pyframe *f);
+/* The line the frame is at (computed only when an event needs it). @c: the description of the
+ * frame's code, whose cache of recent lines serves sys.monitoring's offsets (may be NULL). */
+int pt_pyframe_line(const struct pt_pyframe *f, const struct pt_code *c);
 
 /* One open frame. @key identifies it (see PT_FRAME_KEY; the callable of a C call) and is only
  * compared, never dereferenced. */

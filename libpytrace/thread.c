@@ -138,7 +138,7 @@ static void emit_return(struct pt_thread *t, const struct pt_frame *f,
 		const struct pt_code *c = f->info;
 
 		if (lttng_ust_tracepoint_enabled(python, function__return)) {
-			int line = pf ? pt_pyframe_line(pf) : 0;
+			int line = pf ? pt_pyframe_line(pf, c) : 0;
 
 			lttng_ust_do_tracepoint(python, function__return, c->filename, c->name, line,
 						c->qualname, frame_module(f), kind, t->tid,
@@ -523,32 +523,54 @@ void pt_thread_exception(struct pt_thread *t, const struct pt_pyframe *pf, PyObj
 	}
 	/* Fast mode: the records before it go first, so that the thread's order holds. */
 	pt_fast_flush(t);
-	lttng_ust_do_tracepoint(python, exception, name, c->filename, c->name, pt_pyframe_line(pf),
+	lttng_ust_do_tracepoint(python, exception, name, c->filename, c->name, pt_pyframe_line(pf, c),
 				c->qualname, mod == c->module_obj ? c->module : pt_module_utf8(mod),
 				t->tid, t->interp_id);
 }
 
-int pt_pyframe_line(const struct pt_pyframe *pf)
+/* 3.12+: compiler-generated code (the re-raise that ends an `except`, `finally` or `with`
+ * cleanup) has no line. sys.monitoring events are about the current frame, whose own line is
+ * then that of the statement it cleans up after (as 3.11's). */
+static int current_frame_line(const struct pt_pyframe *pf)
 {
+	PyFrameObject *frame = PyEval_GetFrame();
+	PyCodeObject *code = frame ? PyFrame_GetCode(frame) : NULL;
+	int line = -1;
+
+	if (code == pf->code) {
+		line = PyFrame_GetLineNumber(frame);
+	}
+	Py_XDECREF(code);
+	return line < 0 ? 0 : line;
+}
+
+int pt_pyframe_line(const struct pt_pyframe *pf, const struct pt_code *c)
+{
+	struct pt_code *cc = (struct pt_code *)c;
+	uint64_t *slot = NULL, key = (uint64_t)(uint32_t)pf->offset + 1, word;
 	int line;
 
 	if (pf->frame) {
 		return PyFrame_GetLineNumber(pf->frame);
 	}
+	/* PyCode_Addr2Line() scans the line table from its start: ~700 instructions per return
+	 * of a small function, more than all the rest of the hook. The last pairs seen are kept
+	 * with the code's description: a frame returns from one of a few offsets. */
+	if (cc && pf->offset >= 0) {
+		slot = &cc->lines[((uint32_t)pf->offset >> 1) & (PT_LINE_CACHE - 1)];
+		word = __atomic_load_n(slot, __ATOMIC_RELAXED);
+		if (__builtin_expect(word >> 32 == key, 1)) {
+			return (int)(uint32_t)word;
+		}
+	}
 	line = PyCode_Addr2Line(pf->code, pf->offset);
 	if (line < 0) {
-		/* 3.12+: compiler-generated code (the re-raise that ends an `except`, `finally` or
-		 * `with` cleanup) has no line. sys.monitoring events are about the current frame,
-		 * whose own line is then that of the statement it cleans up after (as 3.11's). */
-		PyFrameObject *frame = PyEval_GetFrame();
-		PyCodeObject *code = frame ? PyFrame_GetCode(frame) : NULL;
-
-		if (code == pf->code) {
-			line = PyFrame_GetLineNumber(frame);
-		}
-		Py_XDECREF(code);
+		return current_frame_line(pf);
 	}
-	return line < 0 ? 0 : line;
+	if (slot) {
+		__atomic_store_n(slot, key << 32 | (uint32_t)line, __ATOMIC_RELAXED);
+	}
+	return line;
 }
 
 /* ---- the object ---- */
