@@ -122,6 +122,11 @@ Py_ssize_t pt_code_index(void);
 const struct pt_code *pt_code_get(PyCodeObject *code, PyObject *globals, PyFrameObject *frame,
 				  Py_ssize_t index);
 
+/* Bumped (relaxed atomic) whenever a code object's struct pt_code is detached from it (the code
+ * object dies): per-thread caches of code -> pt_code (struct pt_thread.codecache) are then
+ * stale, as another code object may take its address. */
+extern unsigned int pt_code_gen;
+
 /* Fast-mode references to a pt_code, which outlive its code object until released. */
 void pt_code_ref(const struct pt_code *pc);
 void pt_code_unref(const struct pt_code *pc);
@@ -204,6 +209,7 @@ struct pt_fastbuf;
 struct pt_interp;
 
 #define PT_MODCACHE 8 /* entries of struct pt_thread's module cache (a power of 2) */
+#define PT_CODECACHE 64 /* entries of struct pt_thread's code cache (a power of 2) */
 
 /* The Python object installed as profile (and trace) argument of one thread state (3.8-3.11),
  * or kept in the thread state's dict (3.12+). */
@@ -238,6 +244,14 @@ struct pt_thread {
 		uint64_t version;
 		PyObject *module;
 	} modcache[PT_MODCACHE];
+	/* The description of recently seen code objects: pt_code_get() without a call into
+	 * CPython, valid while pt_code_gen is unchanged (no code object with a description
+	 * died). Per thread: no lock, no race. */
+	struct {
+		const PyCodeObject *code;
+		unsigned int gen;
+		const struct pt_code *info;
+	} codecache[PT_CODECACHE];
 };
 
 /* Creates the object to install on a thread state of the current interpreter. */

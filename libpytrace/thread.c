@@ -54,15 +54,11 @@ int32_t pt_gettid(void)
 
 /* ---- configuration ---- */
 
-/* Refreshes the thread's copy of its interpreter's configuration when any changed. */
-static inline void refresh_config(struct pt_thread *t)
+/* Copies the interpreter's configuration, generation @gen, into the thread. */
+static __attribute__((noinline)) void load_config(struct pt_thread *t, unsigned int gen)
 {
-	unsigned int gen = __atomic_load_n(&pt_config_gen, __ATOMIC_ACQUIRE);
 	const struct pt_config *cfg;
 
-	if (__builtin_expect(gen == t->cfg_gen, 1)) {
-		return;
-	}
 	urcu_bp_read_lock();
 	cfg = rcu_dereference(t->pi->cfg);
 	if (t->mode == PT_MODE_FAST && cfg->mode != PT_MODE_FAST) {
@@ -73,6 +69,16 @@ static inline void refresh_config(struct pt_thread *t)
 	t->max_depth = cfg->max_depth;
 	urcu_bp_read_unlock();
 	t->cfg_gen = gen;
+}
+
+/* Refreshes the thread's copy of its interpreter's configuration when any changed. */
+static inline void refresh_config(struct pt_thread *t)
+{
+	unsigned int gen = __atomic_load_n(&pt_config_gen, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(gen != t->cfg_gen, 0)) {
+		load_config(t, gen);
+	}
 }
 
 static bool module_traced(struct pt_thread *t, const char *module)
@@ -158,21 +164,10 @@ static inline bool events_enabled(const struct pt_thread *t)
 	return lttng_ust_tracepoint_enabled(python, function__entry);
 }
 
-/* Restates the open frames as `active` entries when a consumer may have missed their entries:
- * the events became enabled, a new session started, or this is a new fork child. */
-static inline void check_recording(struct pt_thread *t)
+/* The events became enabled or disabled, a session started, or this is a new fork child. */
+static __attribute__((noinline)) void recording_changed(struct pt_thread *t, bool on,
+							 unsigned int fgen, unsigned int sgen)
 {
-	bool on;
-	unsigned int fgen, sgen;
-
-	refresh_config(t);
-	on = events_enabled(t);
-	fgen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
-	sgen = __atomic_load_n(&pt_session_gen, __ATOMIC_RELAXED);
-	if (__builtin_expect(on == t->recording && fgen == t->fork_gen && sgen == t->session_gen,
-			     1)) {
-		return;
-	}
 	t->recording = on;
 	t->fork_gen = fgen;
 	t->session_gen = sgen;
@@ -181,6 +176,24 @@ static inline void check_recording(struct pt_thread *t)
 		for (size_t i = 0; i < t->depth; i++) {
 			emit_entry(t, &t->stack[i], PT_ENTRY_ACTIVE);
 		}
+	}
+}
+
+/* Restates the open frames as `active` entries when a consumer may have missed their entries:
+ * the events became enabled, a new session started, or this is a new fork child. Twice per
+ * call: inlined, the rare part out of line. */
+static inline __attribute__((always_inline)) void check_recording(struct pt_thread *t)
+{
+	bool on;
+	unsigned int fgen, sgen;
+
+	refresh_config(t);
+	on = events_enabled(t);
+	fgen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	sgen = __atomic_load_n(&pt_session_gen, __ATOMIC_RELAXED);
+	if (__builtin_expect(on != t->recording || fgen != t->fork_gen || sgen != t->session_gen,
+			     0)) {
+		recording_changed(t, on, fgen, sgen);
 	}
 }
 
@@ -252,12 +265,33 @@ static inline PyObject *globals_module(struct pt_thread *t, PyObject *globals)
 	return t->modcache[slot].module;
 }
 
+/* pt_code_get() through the thread's cache (pt_thread.codecache). */
+static inline const struct pt_code *code_info(struct pt_thread *t, const struct pt_pyframe *pf)
+{
+	size_t slot = (uint32_t)((uintptr_t)pf->code >> 4) * 0x9E3779B1u >> 26;
+	unsigned int gen = __atomic_load_n(&pt_code_gen, __ATOMIC_RELAXED);
+	const struct pt_code *info;
+
+	_Static_assert(PT_CODECACHE == 1 << (32 - 26), "PT_CODECACHE: the hash's bits");
+	if (__builtin_expect(t->codecache[slot].code == pf->code && t->codecache[slot].gen == gen,
+			     1)) {
+		return t->codecache[slot].info;
+	}
+	info = pt_code_get(pf->code, pf->globals, pf->frame, t->code_index);
+	if (info) {
+		t->codecache[slot].code = pf->code;
+		t->codecache[slot].gen = gen;
+		t->codecache[slot].info = info;
+	}
+	return info;
+}
+
 static bool push_py(struct pt_thread *t, const struct pt_pyframe *pf)
 {
 	struct pt_frame f = { .key = pf->key, .code = pf->code };
 	PyObject *mod;
 
-	f.info = pt_code_get(pf->code, pf->globals, pf->frame, t->code_index);
+	f.info = code_info(t, pf);
 	if (!f.info) {
 		return false;
 	}
@@ -281,7 +315,7 @@ bool pt_thread_traces(struct pt_thread *t, const struct pt_pyframe *pf)
 	const struct pt_code *info;
 
 	refresh_config(t);
-	info = pt_code_get(pf->code, pf->globals, pf->frame, t->code_index);
+	info = code_info(t, pf);
 	if (!info) {
 		return true;
 	}
@@ -503,7 +537,7 @@ void pt_thread_exception(struct pt_thread *t, const struct pt_pyframe *pf, PyObj
 	if (!lttng_ust_tracepoint_enabled(python, exception)) {
 		return;
 	}
-	c = pt_code_get(pf->code, pf->globals, pf->frame, t->code_index);
+	c = code_info(t, pf);
 	if (!c) {
 		return;
 	}
