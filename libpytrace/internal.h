@@ -103,7 +103,8 @@ struct pt_code {
 	 * definition was last emitted */
 	uint32_t fast_id;
 	unsigned int def_gen;
-	unsigned int refs; /* fast-mode records holding this block (GIL) */
+	uint64_t fast_batch; /* the last batch that holds a reference on it (fast.h) */
+	unsigned int refs; /* fast-mode batches holding this block (GIL) */
 	bool dead;	   /* the code object is gone; freed when refs drops to 0 */
 	/* sys.monitoring: recent (offset + 1) << 32 | line pairs, see pt_pyframe_line() (relaxed
 	 * atomics: static code objects may be shared by interpreters with a GIL each) */
@@ -202,6 +203,7 @@ struct pt_cname {
 	const void *owner;
 	uint32_t fast_id; /* fast mode: id of its definition, and the session generation in */
 	unsigned int def_gen; /* which that definition was last emitted */
+	uint64_t fast_batch;  /* the last batch that names it (fast.h) */
 	char name[];
 };
 
@@ -333,9 +335,7 @@ int32_t pt_gettid(void);
 
 /* ---- fast.c: fast mode's records and definitions ---- */
 
-/* Appends one record; flushes the buffer when full. The emitting side of thread.c. */
-void pt_fast_entry(struct pt_thread *t, const struct pt_frame *f, enum pt_entry_kind kind);
-void pt_fast_return(struct pt_thread *t, const struct pt_frame *f, enum pt_return_kind kind);
+/* Records are appended by fast.h's inline functions (thread.c). Hands the buffer over. */
 void pt_fast_flush(struct pt_thread *t);
 void pt_fast_free(struct pt_thread *t);
 /* Flushes the buffer if its oldest record is older than the hand-over delay (watcher). */

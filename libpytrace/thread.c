@@ -24,6 +24,7 @@
 
 #include <urcu/urcu-bp.h>
 
+#include "fast.h"
 #include "tp/python-tp.h"
 
 #define CNAME_MAX 256
@@ -491,6 +492,7 @@ static const struct pt_cname *cname_get(struct pt_thread *t, PyObject *func)
 	e->owner = owner;
 	e->fast_id = 0;
 	e->def_gen = 0;
+	e->fast_batch = 0;
 	memcpy(e->name, buf, len + 1);
 	t->cnames[cname_slot(t->cnames, t->cnames_cap, ml, owner)] = e;
 	t->cnames_len++;
