@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fast mode: each thread writes 16-byte records (a CLOCK_MONOTONIC timestamp, which is LTTng's
- * clock; a definition id, a type and a kind) into a buffer of its own, handed to LTTng as one
- * `python:records` event of up to PT_FAST_RECORDS records (fast.h writes them). What an id stands for is emitted once
- * per session as a `python:code` event, before the first batch that names it.
+ * clock; a definition id, a type and a kind) into a buffer of its own (fast.h writes them),
+ * handed to LTTng as one `python:records` event of up to PT_FAST_RECORDS records. What an id
+ * stands for is emitted once per session as a `python:code` event, before the first batch that
+ * names it.
  *
  * "Once per session": a definition is emitted again whenever pt_session_gen changed since it
  * was last emitted (a session started recording; see session.c), so each session's trace holds

@@ -18,6 +18,9 @@
 
 #define PT_FAST_RECORDS 128
 
+/* Inlined into the hot path whatever the compiler's estimate of its size. */
+#define PT_FAST_HOT static inline __attribute__((always_inline))
+
 enum pt_rec_type {
 	PT_REC_PY_ENTRY = 0,
 	PT_REC_PY_RETURN = 1,
@@ -74,8 +77,8 @@ static inline struct pt_fastbuf *pt_fast_buffer(struct pt_thread *t, unsigned in
 	return b;
 }
 
-static inline void pt_fast_append(struct pt_thread *t, struct pt_fastbuf *b, uint64_t ts,
-				  uint32_t id, enum pt_rec_type type, int kind)
+PT_FAST_HOT void pt_fast_append(struct pt_thread *t, struct pt_fastbuf *b, uint64_t ts, uint32_t id,
+				enum pt_rec_type type, int kind)
 {
 	size_t i = b->n++;
 
@@ -93,8 +96,8 @@ static inline void pt_fast_append(struct pt_thread *t, struct pt_fastbuf *b, uin
 }
 
 /* Appends one record; flushes the buffer when full. The emitting side of thread.c. */
-static inline void pt_fast_entry(struct pt_thread *t, const struct pt_frame *f,
-				 enum pt_entry_kind kind)
+PT_FAST_HOT void pt_fast_entry(struct pt_thread *t, const struct pt_frame *f,
+			       enum pt_entry_kind kind)
 {
 	unsigned int gen = __atomic_load_n(&pt_session_gen, __ATOMIC_RELAXED);
 	struct pt_fastbuf *b = pt_fast_buffer(t, gen);
@@ -137,8 +140,8 @@ static inline void pt_fast_entry(struct pt_thread *t, const struct pt_frame *f,
 	}
 }
 
-static inline void pt_fast_return(struct pt_thread *t, const struct pt_frame *f,
-				  enum pt_return_kind kind)
+PT_FAST_HOT void pt_fast_return(struct pt_thread *t, const struct pt_frame *f,
+				enum pt_return_kind kind)
 {
 	unsigned int gen = __atomic_load_n(&pt_session_gen, __ATOMIC_RELAXED);
 	struct pt_fastbuf *b = pt_fast_buffer(t, gen);

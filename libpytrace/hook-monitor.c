@@ -98,16 +98,6 @@ static inline bool args_ok(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t w
 	return likely(nargs >= want && PyCode_Check(args[0]));
 }
 
-/* An instruction offset: always a small int, read inline. */
-static inline int offset_value(PyObject *offset)
-{
-	if (likely(PyLong_CheckExact(offset) &&
-		   PyUnstable_Long_IsCompact((PyLongObject *)offset))) {
-		return (int)PyUnstable_Long_CompactValue((PyLongObject *)offset);
-	}
-	return (int)PyLong_AsLong(offset); /* an error is cleared by done() */
-}
-
 /* The globals of the running frame of @ts, the current thread state: what PyEval_GetGlobals()
  * returns (3.12 and 3.13 read this field), without its thread-local lookup of the thread state:
  * that is a call into CPython and __tls_get_addr(), ~30 instructions per call of a function. */
@@ -122,8 +112,8 @@ static inline PyObject *frame_globals(PyThreadState *ts)
 	return f ? f->f_globals : NULL;
 }
 
-/* The event's frame: @offset (for the line) and the globals (for the module of a frame pushed
- * or of an exception; @ts: the current thread state) only when the event needs them. */
+/* The event's frame: the globals (for the module of a frame pushed or of an exception; @ts:
+ * the current thread state) only when the event needs them. */
 static inline struct pt_pyframe pyframe(PyObject *code, PyObject *offset, PyThreadState *ts)
 {
 	struct pt_pyframe pf = {
@@ -131,7 +121,7 @@ static inline struct pt_pyframe pyframe(PyObject *code, PyObject *offset, PyThre
 		.code = (PyCodeObject *)code,
 		.globals = ts ? frame_globals(ts) : NULL,
 		.frame = NULL,
-		.offset = offset ? offset_value(offset) : 0,
+		.offset = offset,
 	};
 
 	return pf;

@@ -178,7 +178,8 @@ struct pt_pyframe {
 	PyCodeObject *code;   /* borrowed */
 	PyObject *globals;    /* borrowed; NULL if unknown */
 	PyFrameObject *frame; /* legacy hooks: for the line number; NULL with sys.monitoring */
-	int offset;	      /* sys.monitoring: the instruction offset, for the line number */
+	PyObject *offset;     /* sys.monitoring: the instruction offset (an int, borrowed), for
+			       * the line number: read only when an event needs it; NULL: 0 */
 };
 
 /* The line the frame is at (computed only when an event needs it). @c: the description of the

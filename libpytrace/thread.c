@@ -114,14 +114,14 @@ static inline const char *frame_module(const struct pt_frame *f)
 	return f->module ? pt_module_utf8(f->module) : f->info->module;
 }
 
-static void emit_entry(struct pt_thread *t, const struct pt_frame *f, int kind)
+/* The hot path below is inlined into the two calls each Python call makes
+ * (pt_thread_py_entry(), pt_thread_py_return()): a call costs ~20 instructions of its own. */
+#define HOT static inline __attribute__((always_inline))
+
+static __attribute__((noinline)) void event_entry(struct pt_thread *t, const struct pt_frame *f,
+						  int kind)
 {
-	if (!f->emit) {
-		return;
-	}
-	if (t->mode == PT_MODE_FAST) {
-		pt_fast_entry(t, f, kind);
-	} else if (f->code) {
+	if (f->code) {
 		const struct pt_code *c = f->info;
 
 		lttng_ust_tracepoint(python, function__entry, c->filename, c->name, c->firstlineno,
@@ -133,15 +133,10 @@ static void emit_entry(struct pt_thread *t, const struct pt_frame *f, int kind)
 }
 
 /* @pf: where the frame returns from, for the line number (NULL: unknown, 0). */
-static void emit_return(struct pt_thread *t, const struct pt_frame *f,
-			const struct pt_pyframe *pf, int kind)
+static __attribute__((noinline)) void event_return(struct pt_thread *t, const struct pt_frame *f,
+						   const struct pt_pyframe *pf, int kind)
 {
-	if (!f->emit) {
-		return;
-	}
-	if (t->mode == PT_MODE_FAST) {
-		pt_fast_return(t, f, kind);
-	} else if (f->code) {
+	if (f->code) {
 		const struct pt_code *c = f->info;
 
 		if (lttng_ust_tracepoint_enabled(python, function__return)) {
@@ -154,6 +149,31 @@ static void emit_return(struct pt_thread *t, const struct pt_frame *f,
 	} else {
 		lttng_ust_tracepoint(python, c_function__return, f->cname->name, kind, t->tid,
 				     t->interp_id);
+	}
+}
+
+HOT void emit_entry(struct pt_thread *t, const struct pt_frame *f, int kind)
+{
+	if (!f->emit) {
+		return;
+	}
+	if (t->mode == PT_MODE_FAST) {
+		pt_fast_entry(t, f, kind);
+	} else {
+		event_entry(t, f, kind);
+	}
+}
+
+HOT void emit_return(struct pt_thread *t, const struct pt_frame *f, const struct pt_pyframe *pf,
+		     int kind)
+{
+	if (!f->emit) {
+		return;
+	}
+	if (t->mode == PT_MODE_FAST) {
+		pt_fast_return(t, f, kind);
+	} else {
+		event_return(t, f, pf, kind);
 	}
 }
 
@@ -183,7 +203,7 @@ static __attribute__((noinline)) void recording_changed(struct pt_thread *t, boo
 /* Restates the open frames as `active` entries when a consumer may have missed their entries:
  * the events became enabled, a new session started, or this is a new fork child. Twice per
  * call: inlined, the rare part out of line. */
-static inline __attribute__((always_inline)) void check_recording(struct pt_thread *t)
+HOT void check_recording(struct pt_thread *t)
 {
 	bool on;
 	unsigned int fgen, sgen;
@@ -200,17 +220,23 @@ static inline __attribute__((always_inline)) void check_recording(struct pt_thre
 
 /* ---- the shadow stack ---- */
 
-static bool push(struct pt_thread *t, const struct pt_frame *f)
+static __attribute__((noinline)) bool grow(struct pt_thread *t)
 {
-	if (t->depth == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct pt_frame *s = PyMem_RawRealloc(t->stack, cap * sizeof(*s));
+	size_t cap = t->cap ? t->cap * 2 : 64;
+	struct pt_frame *s = PyMem_RawRealloc(t->stack, cap * sizeof(*s));
 
-		if (!s) {
-			return false;
-		}
-		t->stack = s;
-		t->cap = cap;
+	if (!s) {
+		return false;
+	}
+	t->stack = s;
+	t->cap = cap;
+	return true;
+}
+
+HOT bool push(struct pt_thread *t, const struct pt_frame *f)
+{
+	if (__builtin_expect(t->depth == t->cap, 0) && !grow(t)) {
+		return false;
 	}
 	t->stack[t->depth++] = *f;
 	t->emitted += f->emit;
@@ -218,7 +244,7 @@ static bool push(struct pt_thread *t, const struct pt_frame *f)
 }
 
 /* Pops the top frame, emitting its return when @emit. */
-static void pop(struct pt_thread *t, const struct pt_pyframe *pf, int kind, bool emit)
+HOT void pop(struct pt_thread *t, const struct pt_pyframe *pf, int kind, bool emit)
 {
 	struct pt_frame *f = &t->stack[--t->depth];
 
@@ -287,7 +313,7 @@ static inline const struct pt_code *code_info(struct pt_thread *t, const struct 
 	return info;
 }
 
-static bool push_py(struct pt_thread *t, const struct pt_pyframe *pf)
+HOT bool push_py(struct pt_thread *t, const struct pt_pyframe *pf)
 {
 	struct pt_frame f = { .key = pf->key, .code = pf->code };
 	PyObject *mod;
@@ -580,26 +606,45 @@ static int current_frame_line(const struct pt_pyframe *pf)
 	return line < 0 ? 0 : line;
 }
 
+/* An instruction offset (sys.monitoring): always a small int, read inline. An error is cleared
+ * by the callback. */
+static inline int offset_value(PyObject *offset)
+{
+	if (!offset) {
+		return 0;
+	}
+#if PY_VERSION_HEX >= 0x030C0000
+	if (__builtin_expect(PyLong_CheckExact(offset) &&
+				     PyUnstable_Long_IsCompact((PyLongObject *)offset),
+			     1)) {
+		return (int)PyUnstable_Long_CompactValue((PyLongObject *)offset);
+	}
+#endif
+	return (int)PyLong_AsLong(offset);
+}
+
 int pt_pyframe_line(const struct pt_pyframe *pf, const struct pt_code *c)
 {
 	struct pt_code *cc = (struct pt_code *)c;
-	uint64_t *slot = NULL, key = (uint64_t)(uint32_t)pf->offset + 1, word;
-	int line;
+	uint64_t *slot = NULL, key, word;
+	int line, offset;
 
 	if (pf->frame) {
 		return PyFrame_GetLineNumber(pf->frame);
 	}
+	offset = offset_value(pf->offset);
+	key = (uint64_t)(uint32_t)offset + 1;
 	/* PyCode_Addr2Line() scans the line table from its start: ~700 instructions per return
 	 * of a small function, more than all the rest of the hook. The last pairs seen are kept
 	 * with the code's description: a frame returns from one of a few offsets. */
-	if (cc && pf->offset >= 0) {
-		slot = &cc->lines[((uint32_t)pf->offset >> 1) & (PT_LINE_CACHE - 1)];
+	if (cc && offset >= 0) {
+		slot = &cc->lines[((uint32_t)offset >> 1) & (PT_LINE_CACHE - 1)];
 		word = __atomic_load_n(slot, __ATOMIC_RELAXED);
 		if (__builtin_expect(word >> 32 == key, 1)) {
 			return (int)(uint32_t)word;
 		}
 	}
-	line = PyCode_Addr2Line(pf->code, pf->offset);
+	line = PyCode_Addr2Line(pf->code, offset);
 	if (line < 0) {
 		return current_frame_line(pf);
 	}
