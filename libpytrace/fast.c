@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fast mode: each thread writes 16-byte records (a CLOCK_MONOTONIC timestamp, which is LTTng's
- * clock; a definition id, a type and a kind) into a buffer of its own, handed to LTTng as one
- * `python:records` event of up to FAST_RECORDS records. What an id stands for is emitted once
- * per session as a `python:code` event, before the first batch that names it.
+ * clock; a definition id, a type and a kind) into a buffer of its own (fast.h writes them),
+ * handed to LTTng as one `python:records` event of up to PT_FAST_RECORDS records. What an id
+ * stands for is emitted once per session as a `python:code` event, before the first batch that
+ * names it.
  *
  * "Once per session": a definition is emitted again whenever pt_session_gen changed since it
  * was last emitted (a session started recording; see session.c), so each session's trace holds
  * every definition its records use. A buffer written before such a change is checked when it is
- * handed over, and the definitions it names are emitted again first: the entry records hold a
- * reference on their code's description (struct pt_code) until then, so that it outlives the
- * code object if need be.
+ * handed over, and the definitions it names are emitted again first: the batch holds a
+ * reference on each code description (struct pt_code) its entries name, taken at the first such
+ * entry of the batch (pt_code.fast_batch), until then, so that it outlives the code object if
+ * need be.
  *
  * Timestamps: where the kernel keeps CLOCK_MONOTONIC on the TSC (x86-64, clocksource "tsc":
  * constant, synchronized across CPUs), a record stores the raw TSC (one rdtsc, a few ns, against
@@ -31,39 +33,15 @@
 #include <string.h>
 #include <time.h>
 
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#define HAVE_TSC 1
-#else
-#define HAVE_TSC 0
-#endif
-
+#include "fast.h"
 #include "tp/python-tp.h"
 
-#define FAST_RECORDS 128
 #define FAST_MAX_AGE_NS 100000000ull /* a buffer older than this is handed over */
 
-enum rec_type {
-	REC_PY_ENTRY = 0,
-	REC_PY_RETURN = 1,
-	REC_C_ENTRY = 2,
-	REC_C_RETURN = 3,
-};
-
-struct pt_fastbuf {
-	size_t n;
-	unsigned int gen; /* pt_session_gen when the definitions of the records were checked */
-	uint64_t first_ts;  /* the first record's clock value (TSC or ns) */
-	uint64_t first_ns;  /* CLOCK_MONOTONIC read with it (TSC clock only) */
-	uint64_t words[2 * FAST_RECORDS];
-	/* per record: the description it names (a reference, for Python entries) */
-	const struct pt_code *codes[FAST_RECORDS];
-	const struct pt_cname *cnames[FAST_RECORDS];
-};
-
 static uint32_t next_id = 1;
+static uint64_t next_batch = 1;
 
-static inline uint64_t now_ns(void)
+uint64_t pt_fast_now_ns(void)
 {
 	struct timespec ts;
 
@@ -73,9 +51,9 @@ static inline uint64_t now_ns(void)
 
 /* ---- the records' clock ---- */
 
-static bool use_tsc;
+bool pt_fast_tsc;
 /* FAST_MAX_AGE_NS in clock units; in TSC ticks, first for a 3 GHz TSC, then measured. */
-static uint64_t max_age = FAST_MAX_AGE_NS;
+uint64_t pt_fast_max_age = FAST_MAX_AGE_NS;
 static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
 
 /* Whether the kernel's CLOCK_MONOTONIC runs on the TSC (so the TSC is usable and in step). */
@@ -100,58 +78,61 @@ static void clock_init(void)
 	if (env && *env && strcmp(env, "monotonic") != 0 && strcmp(env, "auto") != 0) {
 		pt_warn("PYTRACE_FAST_CLOCK: unknown clock '%s' (auto or monotonic); using auto", env);
 	}
-	use_tsc = HAVE_TSC && !(env && strcmp(env, "monotonic") == 0) && kernel_uses_tsc();
-	if (use_tsc) {
-		max_age = FAST_MAX_AGE_NS * 3;
+	pt_fast_tsc = PT_HAVE_TSC && !(env && strcmp(env, "monotonic") == 0) && kernel_uses_tsc();
+	if (pt_fast_tsc) {
+		pt_fast_max_age = FAST_MAX_AGE_NS * 3;
 	}
-	pt_debug("fast mode clock: %s", use_tsc ? "tsc" : "CLOCK_MONOTONIC");
-}
-
-static inline uint64_t clock_now(void)
-{
-#if HAVE_TSC
-	if (__builtin_expect(use_tsc, 1)) {
-		return __rdtsc();
-	}
-#endif
-	return now_ns();
+	pt_debug("fast mode clock: %s", pt_fast_tsc ? "tsc" : "CLOCK_MONOTONIC");
 }
 
 /* Turns the buffer's TSC values into CLOCK_MONOTONIC ns (see the top of the file). */
 static void convert(struct pt_fastbuf *b)
 {
-	uint64_t t0 = b->first_ts, n0 = b->first_ns, t1, n1, prev = n0;
+	uint64_t t0 = b->first_ts, n0 = b->first_ns, t1, n1, prev = n0, span;
+	unsigned __int128 rate;
 
-	if (!use_tsc) {
+	if (!pt_fast_tsc) {
 		return;
 	}
-#if HAVE_TSC
+#if PT_HAVE_TSC
 	t1 = __rdtsc();
 #else
 	t1 = t0;
 #endif
-	n1 = now_ns();
+	n1 = pt_fast_now_ns();
 	if (n1 < n0) {
 		n1 = n0;
 	}
+	span = t1 > t0 ? t1 - t0 : 0;
 	/* ns per tick, in 32.32 fixed point: one division per batch */
-	unsigned __int128 rate = t1 > t0 ? ((unsigned __int128)(n1 - n0) << 32) / (t1 - t0) : 0;
+	rate = span ? ((unsigned __int128)(n1 - n0) << 32) / span : 0;
+	if (span < (1ull << 32) && rate < (1ull << 32)) {
+		/* Every batch younger than ~1 s of a TSC faster than 1 GHz: products of 64 bits. */
+		uint64_t r = (uint64_t)rate;
 
-	for (size_t i = 0; i < b->n; i++) {
-		uint64_t t = b->words[2 * i], ns = n0;
+		for (size_t i = 0; i < b->n; i++) {
+			uint64_t d = b->words[2 * i] - t0, ns;
 
-		if (t > t0) {
-			ns = t >= t1 ? n1 : n0 + (uint64_t)(((t - t0) * rate) >> 32);
+			/* before t0 (another CPU's TSC, a few ticks off), after t1, or between */
+			ns = (int64_t)d <= 0 ? n0 : d >= span ? n1 : n0 + (d * r >> 32);
+			/* ... must not reorder the thread's records. */
+			prev = ns < prev ? prev : ns;
+			b->words[2 * i] = prev;
 		}
-		/* A TSC a few ticks off between CPUs must not reorder the thread's records. */
-		if (ns < prev) {
-			ns = prev;
+	} else {
+		for (size_t i = 0; i < b->n; i++) {
+			uint64_t t = b->words[2 * i], ns = n0;
+
+			if (t > t0) {
+				ns = t >= t1 ? n1 : n0 + (uint64_t)(((t - t0) * rate) >> 32);
+			}
+			prev = ns < prev ? prev : ns;
+			b->words[2 * i] = prev;
 		}
-		b->words[2 * i] = prev = ns;
 	}
 	/* The age limit in ticks, from a batch long enough to measure the TSC's rate. */
 	if (n1 - n0 >= 10000000 && t1 > t0) {
-		__atomic_store_n(&max_age,
+		__atomic_store_n(&pt_fast_max_age,
 				 (uint64_t)((unsigned __int128)(t1 - t0) * FAST_MAX_AGE_NS / (n1 - n0)),
 				 __ATOMIC_RELAXED);
 	}
@@ -175,22 +156,62 @@ static void define_cname(struct pt_thread *t, const struct pt_cname *cn)
 			     t->interp_id);
 }
 
+uint32_t pt_fast_define_py(struct pt_thread *t, const struct pt_frame *f, unsigned int gen)
+{
+	struct pt_code *c = (struct pt_code *)f->info;
+	uint32_t id;
+
+	if (f->module) {
+		id = new_id();
+		define_code(t, id, c, pt_module_utf8(f->module));
+		return id;
+	}
+	if (!c->fast_id) {
+		c->fast_id = new_id();
+	}
+	if (c->def_gen != gen) {
+		define_code(t, c->fast_id, c, c->module);
+		c->def_gen = gen;
+	}
+	return c->fast_id;
+}
+
+void pt_fast_define_c(struct pt_thread *t, struct pt_cname *cn, unsigned int gen)
+{
+	if (!cn->fast_id) {
+		cn->fast_id = new_id();
+	}
+	if (cn->def_gen != gen) {
+		define_cname(t, cn);
+		cn->def_gen = gen;
+	}
+}
+
 /* Emits again the definitions that the buffered records name and session @gen has not seen. */
 static void redefine(struct pt_thread *t, struct pt_fastbuf *b, unsigned int gen)
 {
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t i = 0; i < b->n_codes; i++) {
 		struct pt_code *c = (struct pt_code *)b->codes[i];
-		struct pt_cname *cn = (struct pt_cname *)b->cnames[i];
 
-		if (c && c->def_gen != gen && (uint32_t)b->words[2 * i + 1] == c->fast_id) {
+		if (c->def_gen != gen) {
 			define_code(t, c->fast_id, c, c->module);
 			c->def_gen = gen;
-		} else if (cn && cn->def_gen != gen) {
+		}
+	}
+	for (size_t i = 0; i < b->n_cnames; i++) {
+		struct pt_cname *cn = (struct pt_cname *)b->cnames[i];
+
+		if (cn->def_gen != gen) {
 			define_cname(t, cn);
 			cn->def_gen = gen;
 		}
 	}
 	b->gen = gen;
+}
+
+static inline uint64_t new_batch(void)
+{
+	return __atomic_fetch_add(&next_batch, 1, __ATOMIC_RELAXED);
 }
 
 void pt_fast_flush(struct pt_thread *t)
@@ -211,12 +232,13 @@ void pt_fast_flush(struct pt_thread *t)
 	convert(b);
 	lttng_ust_tracepoint(python, records, b->words, (unsigned int)(2 * b->n), t->tid,
 			     t->interp_id);
-	for (size_t i = 0; i < b->n; i++) {
-		if (b->codes[i]) {
-			pt_code_unref(b->codes[i]);
-		}
+	for (size_t i = 0; i < b->n_codes; i++) {
+		pt_code_unref(b->codes[i]);
 	}
 	b->n = 0;
+	b->n_codes = 0;
+	b->n_cnames = 0;
+	b->batch = new_batch(); /* the descriptions of the next batch are marked anew */
 }
 
 void pt_fast_free(struct pt_thread *t)
@@ -228,116 +250,41 @@ void pt_fast_free(struct pt_thread *t)
 	}
 }
 
-/* The buffer with room for one more record, or NULL when memory runs out. */
-static inline struct pt_fastbuf *buffer(struct pt_thread *t, unsigned int gen)
+struct pt_fastbuf *pt_fast_buffer_slow(struct pt_thread *t, unsigned int gen)
 {
 	struct pt_fastbuf *b = t->fast;
 
-	if (__builtin_expect(!b, 0)) {
+	if (!b) {
 		pthread_once(&clock_once, clock_init);
 		b = PyMem_RawMalloc(sizeof(*b));
 		if (!b) {
 			return NULL;
 		}
 		b->n = 0;
+		b->n_codes = 0;
+		b->n_cnames = 0;
 		b->gen = gen;
+		b->batch = new_batch();
 		t->fast = b;
 	}
-	if (__builtin_expect(b->gen != gen, 0)) {
+	if (b->gen != gen) {
 		redefine(t, b, gen);
 	}
 	return b;
 }
 
-static inline void append(struct pt_thread *t, struct pt_fastbuf *b, uint64_t ts, uint32_t id,
-			  enum rec_type type, int kind)
+void pt_fast_begin(struct pt_fastbuf *b, uint64_t ts)
 {
-	size_t i = b->n++;
-
-	if (!i) {
-		b->first_ts = ts;
-		b->first_ns = use_tsc ? now_ns() : ts;
-	}
-	b->words[2 * i] = ts;
-	b->words[2 * i + 1] = id | (uint64_t)type << 32 | (uint64_t)(kind & 0xff) << 40;
-	if (b->n == FAST_RECORDS ||
-	    ts - b->first_ts > __atomic_load_n(&max_age, __ATOMIC_RELAXED)) {
-		pt_fast_flush(t);
-	}
-}
-
-void pt_fast_entry(struct pt_thread *t, const struct pt_frame *f, enum pt_entry_kind kind)
-{
-	unsigned int gen = __atomic_load_n(&pt_session_gen, __ATOMIC_RELAXED);
-	struct pt_fastbuf *b = buffer(t, gen);
-	uint64_t ts = clock_now();
-	uint32_t id;
-
-	if (!b) {
-		return;
-	}
-	if (f->code) {
-		struct pt_code *c = (struct pt_code *)f->info;
-
-		if (__builtin_expect(f->module != NULL, 0)) {
-			/* Shared code run in another module's namespace: a definition of its own. */
-			id = new_id();
-			define_code(t, id, c, pt_module_utf8(f->module));
-		} else {
-			if (__builtin_expect(!c->fast_id, 0)) {
-				c->fast_id = new_id();
-			}
-			if (__builtin_expect(c->def_gen != gen, 0)) {
-				define_code(t, c->fast_id, c, c->module);
-				c->def_gen = gen;
-			}
-			id = c->fast_id;
-		}
-		pt_code_ref(c);
-		b->codes[b->n] = c;
-		b->cnames[b->n] = NULL;
-		append(t, b, ts, id, REC_PY_ENTRY, kind);
-	} else {
-		struct pt_cname *cn = (struct pt_cname *)f->cname;
-
-		if (__builtin_expect(!cn->fast_id, 0)) {
-			cn->fast_id = new_id();
-		}
-		if (__builtin_expect(cn->def_gen != gen, 0)) {
-			define_cname(t, cn);
-			cn->def_gen = gen;
-		}
-		b->codes[b->n] = NULL;
-		b->cnames[b->n] = cn;
-		append(t, b, ts, cn->fast_id, REC_C_ENTRY, kind);
-	}
-}
-
-void pt_fast_return(struct pt_thread *t, const struct pt_frame *f, enum pt_return_kind kind)
-{
-	unsigned int gen = __atomic_load_n(&pt_session_gen, __ATOMIC_RELAXED);
-	struct pt_fastbuf *b = buffer(t, gen);
-	uint64_t ts = clock_now();
-
-	if (!b) {
-		return;
-	}
-	/* A return names no definition of its own: it closes the thread's innermost open entry.
-	 * Its id repeats the entry's for checking (0 for shared code, see above). */
-	b->codes[b->n] = NULL;
-	b->cnames[b->n] = NULL;
-	if (f->code) {
-		append(t, b, ts, f->module ? 0 : f->info->fast_id, REC_PY_RETURN, kind);
-	} else {
-		append(t, b, ts, f->cname->fast_id, REC_C_RETURN, kind);
-	}
+	b->first_ts = ts;
+	b->first_ns = pt_fast_tsc ? pt_fast_now_ns() : ts;
 }
 
 void pt_fast_flush_stale(struct pt_thread *t)
 {
 	struct pt_fastbuf *b = t->fast;
 
-	if (b && b->n && clock_now() - b->first_ts > __atomic_load_n(&max_age, __ATOMIC_RELAXED)) {
+	if (b && b->n &&
+	    pt_fast_clock() - b->first_ts > __atomic_load_n(&pt_fast_max_age, __ATOMIC_RELAXED)) {
 		pt_fast_flush(t);
 	}
 }

@@ -26,6 +26,11 @@
 
 #include <urcu/urcu-bp.h>
 
+/* The frame's globals without PyEval_GetGlobals()'s thread-local lookup (see frame_globals()). */
+#define Py_BUILD_CORE 1
+#include <internal/pycore_frame.h>
+#undef Py_BUILD_CORE
+
 #if PY_VERSION_HEX < 0x030C0000
 #error "hook-monitor.c is the backend of CPython 3.12+"
 #endif
@@ -93,26 +98,30 @@ static inline bool args_ok(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t w
 	return likely(nargs >= want && PyCode_Check(args[0]));
 }
 
-/* An instruction offset: always a small int, read inline. */
-static inline int offset_value(PyObject *offset)
+/* The globals of the running frame of @ts, the current thread state: what PyEval_GetGlobals()
+ * returns (3.12 and 3.13 read this field), without its thread-local lookup of the thread state:
+ * that is a call into CPython and __tls_get_addr(), ~30 instructions per call of a function. */
+static inline PyObject *frame_globals(PyThreadState *ts)
 {
-	if (likely(PyLong_CheckExact(offset) &&
-		   PyUnstable_Long_IsCompact((PyLongObject *)offset))) {
-		return (int)PyUnstable_Long_CompactValue((PyLongObject *)offset);
-	}
-	return (int)PyLong_AsLong(offset); /* an error is cleared by done() */
+#if PY_VERSION_HEX >= 0x030D0000
+	_PyInterpreterFrame *f = ts->current_frame;
+#else
+	_PyInterpreterFrame *f = ts->cframe->current_frame;
+#endif
+
+	return f ? f->f_globals : NULL;
 }
 
-/* The event's frame: @offset (for the line) and the globals (for the module of a frame pushed
- * or of an exception) only when the event needs them. */
-static inline struct pt_pyframe pyframe(PyObject *code, PyObject *offset, bool globals)
+/* The event's frame: the globals (for the module of a frame pushed or of an exception; @ts:
+ * the current thread state) only when the event needs them. */
+static inline struct pt_pyframe pyframe(PyObject *code, PyObject *offset, PyThreadState *ts)
 {
 	struct pt_pyframe pf = {
 		.key = PT_FRAME_KEY(NULL, code),
 		.code = (PyCodeObject *)code,
-		.globals = globals ? PyEval_GetGlobals() : NULL,
+		.globals = ts ? frame_globals(ts) : NULL,
 		.frame = NULL,
-		.offset = offset ? offset_value(offset) : 0,
+		.offset = offset,
 	};
 
 	return pf;
@@ -171,7 +180,7 @@ static inline PyObject *py_entry(PyObject *const *args, Py_ssize_t nargs, enum p
 	if (unlikely(!t->synced)) {
 		sync_thread(t, false);
 	}
-	pf = pyframe(args[0], NULL, true);
+	pf = pyframe(args[0], NULL, ts);
 	pt_thread_py_entry(t, &pf, kind);
 	/* Pushed but not recorded: the filters exclude it, or the depth limit. Filtered code gets
 	 * its instrumentation off, unless another frame of it is open (it ran before the filter
@@ -200,11 +209,11 @@ static inline PyObject *py_return(PyObject *const *args, Py_ssize_t nargs,
 	if (unlikely(!t->synced)) {
 		sync_thread(t, true);
 	}
-	pf = pyframe(args[0], args[1], false);
+	pf = pyframe(args[0], args[1], NULL);
 	if (unlikely(!top_is(t, pf.key))) {
 		/* Not the innermost open frame: code the filters exclude (never pushed), or
 		 * frames were skipped (pt_thread_py_return() closes them). */
-		pf.globals = PyEval_GetGlobals();
+		pf.globals = frame_globals(ts);
 		if (!pt_thread_traces(t, &pf)) {
 			return local ? disable(ts) : done(ts);
 		}
@@ -257,7 +266,7 @@ static PyObject *on_raise(PyObject *self, PyObject *const *args, Py_ssize_t narg
 	if (unlikely(!t->synced)) {
 		sync_thread(t, true);
 	}
-	pf = pyframe(args[0], args[1], true);
+	pf = pyframe(args[0], args[1], ts);
 	pt_thread_exception(t, &pf, (PyObject *)Py_TYPE(args[2]));
 	return done(ts);
 }

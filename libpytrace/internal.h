@@ -83,6 +83,8 @@ bool pt_config_traces(const struct pt_config *cfg, const char *module);
 
 /* ---- names.c: what an event says about a code object, C function or exception type ---- */
 
+#define PT_LINE_CACHE 4 /* struct pt_code's cache of line numbers (a power of 2) */
+
 /* Cached once per code object (in its co_extra slot), freed with it. Strings are UTF-8, with
  * anything undecodable escaped (backslashreplace), never NULL. */
 struct pt_code {
@@ -101,8 +103,12 @@ struct pt_code {
 	 * definition was last emitted */
 	uint32_t fast_id;
 	unsigned int def_gen;
-	unsigned int refs; /* fast-mode records holding this block (GIL) */
+	uint64_t fast_batch; /* the last batch that holds a reference on it (fast.h) */
+	unsigned int refs; /* fast-mode batches holding this block (GIL) */
 	bool dead;	   /* the code object is gone; freed when refs drops to 0 */
+	/* sys.monitoring: recent (offset + 1) << 32 | line pairs, see pt_pyframe_line() (relaxed
+	 * atomics: static code objects may be shared by interpreters with a GIL each) */
+	uint64_t lines[PT_LINE_CACHE];
 	char strings[];
 };
 
@@ -116,6 +122,11 @@ Py_ssize_t pt_code_index(void);
  * never leaves a Python error set. */
 const struct pt_code *pt_code_get(PyCodeObject *code, PyObject *globals, PyFrameObject *frame,
 				  Py_ssize_t index);
+
+/* Bumped (relaxed atomic) whenever a code object's struct pt_code is detached from it (the code
+ * object dies): per-thread caches of code -> pt_code (struct pt_thread.codecache) are then
+ * stale, as another code object may take its address. */
+extern unsigned int pt_code_gen;
 
 /* Fast-mode references to a pt_code, which outlive its code object until released. */
 void pt_code_ref(const struct pt_code *pc);
@@ -167,11 +178,13 @@ struct pt_pyframe {
 	PyCodeObject *code;   /* borrowed */
 	PyObject *globals;    /* borrowed; NULL if unknown */
 	PyFrameObject *frame; /* legacy hooks: for the line number; NULL with sys.monitoring */
-	int offset;	      /* sys.monitoring: the instruction offset, for the line number */
+	PyObject *offset;     /* sys.monitoring: the instruction offset (an int, borrowed), for
+			       * the line number: read only when an event needs it; NULL: 0 */
 };
 
-/* The line the frame is at (computed only when an event needs it). */
-int pt_pyframe_line(const struct pt_pyframe *f);
+/* The line the frame is at (computed only when an event needs it). @c: the description of the
+ * frame's code, whose cache of recent lines serves sys.monitoring's offsets (may be NULL). */
+int pt_pyframe_line(const struct pt_pyframe *f, const struct pt_code *c);
 
 /* One open frame. @key identifies it (see PT_FRAME_KEY; the callable of a C call) and is only
  * compared, never dereferenced. */
@@ -191,6 +204,7 @@ struct pt_cname {
 	const void *owner;
 	uint32_t fast_id; /* fast mode: id of its definition, and the session generation in */
 	unsigned int def_gen; /* which that definition was last emitted */
+	uint64_t fast_batch;  /* the last batch that names it (fast.h) */
 	char name[];
 };
 
@@ -198,6 +212,7 @@ struct pt_fastbuf;
 struct pt_interp;
 
 #define PT_MODCACHE 8 /* entries of struct pt_thread's module cache (a power of 2) */
+#define PT_CODECACHE 64 /* entries of struct pt_thread's code cache (a power of 2) */
 
 /* The Python object installed as profile (and trace) argument of one thread state (3.8-3.11),
  * or kept in the thread state's dict (3.12+). */
@@ -232,6 +247,14 @@ struct pt_thread {
 		uint64_t version;
 		PyObject *module;
 	} modcache[PT_MODCACHE];
+	/* The description of recently seen code objects: pt_code_get() without a call into
+	 * CPython, valid while pt_code_gen is unchanged (no code object with a description
+	 * died). Per thread: no lock, no race. */
+	struct {
+		const PyCodeObject *code;
+		unsigned int gen;
+		const struct pt_code *info;
+	} codecache[PT_CODECACHE];
 };
 
 /* Creates the object to install on a thread state of the current interpreter. */
@@ -313,9 +336,7 @@ int32_t pt_gettid(void);
 
 /* ---- fast.c: fast mode's records and definitions ---- */
 
-/* Appends one record; flushes the buffer when full. The emitting side of thread.c. */
-void pt_fast_entry(struct pt_thread *t, const struct pt_frame *f, enum pt_entry_kind kind);
-void pt_fast_return(struct pt_thread *t, const struct pt_frame *f, enum pt_return_kind kind);
+/* Records are appended by fast.h's inline functions (thread.c). Hands the buffer over. */
 void pt_fast_flush(struct pt_thread *t);
 void pt_fast_free(struct pt_thread *t);
 /* Flushes the buffer if its oldest record is older than the hand-over delay (watcher). */

@@ -29,6 +29,7 @@ static pthread_mutex_t codes_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pt_code codes = { .prev = &codes, .next = &codes };
 static bool codes_atexit;
 static PyObject *name_key; /* "__name__" */
+unsigned int pt_code_gen = 1;
 
 static void code_release(struct pt_code *pc)
 {
@@ -46,6 +47,7 @@ static void code_free(void *p)
 {
 	struct pt_code *pc = p;
 
+	__atomic_add_fetch(&pt_code_gen, 1, __ATOMIC_RELAXED);
 	if (pc->refs) {
 		pc->dead = true;
 		return;

@@ -27,16 +27,16 @@ unsigned int pt_session_gen = 1;
 
 static uintptr_t last_fingerprint;
 
-/* Sum (a fingerprint) and count of the active recorders of tracepoint @tp. */
+/* Sum (a fingerprint) and count of the active recorders of tracepoint @tp. Under
+ * lttng_ust_tp_rcu_read_lock(). */
 static uintptr_t recorders(struct lttng_ust_tracepoint *tp, unsigned int *count)
 {
 	struct lttng_ust_tracepoint_probe *p;
 	uintptr_t sum = 0;
 
-	if (!CMM_LOAD_SHARED(tp->state) || !LTTNG_UST_TP_RCU_LINK_TEST()) {
+	if (!CMM_LOAD_SHARED(tp->state)) {
 		return 0;
 	}
-	lttng_ust_tp_rcu_read_lock();
 	p = lttng_ust_tp_rcu_dereference(tp->probes);
 	for (; p && p->func; p++) {
 		const struct lttng_ust_event_common *ev = p->data;
@@ -56,7 +56,6 @@ static uintptr_t recorders(struct lttng_ust_tracepoint *tp, unsigned int *count)
 			(*count)++;
 		}
 	}
-	lttng_ust_tp_rcu_read_unlock();
 	return sum;
 }
 
@@ -66,12 +65,19 @@ static uintptr_t scan(unsigned int *count)
 	uintptr_t fp = 0;
 
 	*count = 0;
+	if (!LTTNG_UST_TP_RCU_LINK_TEST()) {
+		return 0;
+	}
+	/* One read-side section for all: each costs two calls into lttng-ust and a TLS lookup,
+	 * and a traced thread scans at every hand-over of fast-mode records. */
+	lttng_ust_tp_rcu_read_lock();
 	fp += recorders(&lttng_ust_tracepoint_python___function__entry, count);
 	fp += recorders(&lttng_ust_tracepoint_python___function__return, count);
 	fp += recorders(&lttng_ust_tracepoint_python___exception, count);
 	fp += recorders(&lttng_ust_tracepoint_python___c_function__entry, count);
 	fp += recorders(&lttng_ust_tracepoint_python___records, count);
 	fp += recorders(&lttng_ust_tracepoint_python___code, count);
+	lttng_ust_tp_rcu_read_unlock();
 	return fp;
 }
 

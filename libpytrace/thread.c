@@ -24,6 +24,7 @@
 
 #include <urcu/urcu-bp.h>
 
+#include "fast.h"
 #include "tp/python-tp.h"
 
 #define CNAME_MAX 256
@@ -54,15 +55,11 @@ int32_t pt_gettid(void)
 
 /* ---- configuration ---- */
 
-/* Refreshes the thread's copy of its interpreter's configuration when any changed. */
-static inline void refresh_config(struct pt_thread *t)
+/* Copies the interpreter's configuration, generation @gen, into the thread. */
+static __attribute__((noinline)) void load_config(struct pt_thread *t, unsigned int gen)
 {
-	unsigned int gen = __atomic_load_n(&pt_config_gen, __ATOMIC_ACQUIRE);
 	const struct pt_config *cfg;
 
-	if (__builtin_expect(gen == t->cfg_gen, 1)) {
-		return;
-	}
 	urcu_bp_read_lock();
 	cfg = rcu_dereference(t->pi->cfg);
 	if (t->mode == PT_MODE_FAST && cfg->mode != PT_MODE_FAST) {
@@ -73,6 +70,16 @@ static inline void refresh_config(struct pt_thread *t)
 	t->max_depth = cfg->max_depth;
 	urcu_bp_read_unlock();
 	t->cfg_gen = gen;
+}
+
+/* Refreshes the thread's copy of its interpreter's configuration when any changed. */
+static inline void refresh_config(struct pt_thread *t)
+{
+	unsigned int gen = __atomic_load_n(&pt_config_gen, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(gen != t->cfg_gen, 0)) {
+		load_config(t, gen);
+	}
 }
 
 static bool module_traced(struct pt_thread *t, const char *module)
@@ -107,14 +114,14 @@ static inline const char *frame_module(const struct pt_frame *f)
 	return f->module ? pt_module_utf8(f->module) : f->info->module;
 }
 
-static void emit_entry(struct pt_thread *t, const struct pt_frame *f, int kind)
+/* The hot path below is inlined into the two calls each Python call makes
+ * (pt_thread_py_entry(), pt_thread_py_return()): a call costs ~20 instructions of its own. */
+#define HOT static inline __attribute__((always_inline))
+
+static __attribute__((noinline)) void event_entry(struct pt_thread *t, const struct pt_frame *f,
+						  int kind)
 {
-	if (!f->emit) {
-		return;
-	}
-	if (t->mode == PT_MODE_FAST) {
-		pt_fast_entry(t, f, kind);
-	} else if (f->code) {
+	if (f->code) {
 		const struct pt_code *c = f->info;
 
 		lttng_ust_tracepoint(python, function__entry, c->filename, c->name, c->firstlineno,
@@ -126,19 +133,14 @@ static void emit_entry(struct pt_thread *t, const struct pt_frame *f, int kind)
 }
 
 /* @pf: where the frame returns from, for the line number (NULL: unknown, 0). */
-static void emit_return(struct pt_thread *t, const struct pt_frame *f,
-			const struct pt_pyframe *pf, int kind)
+static __attribute__((noinline)) void event_return(struct pt_thread *t, const struct pt_frame *f,
+						   const struct pt_pyframe *pf, int kind)
 {
-	if (!f->emit) {
-		return;
-	}
-	if (t->mode == PT_MODE_FAST) {
-		pt_fast_return(t, f, kind);
-	} else if (f->code) {
+	if (f->code) {
 		const struct pt_code *c = f->info;
 
 		if (lttng_ust_tracepoint_enabled(python, function__return)) {
-			int line = pf ? pt_pyframe_line(pf) : 0;
+			int line = pf ? pt_pyframe_line(pf, c) : 0;
 
 			lttng_ust_do_tracepoint(python, function__return, c->filename, c->name, line,
 						c->qualname, frame_module(f), kind, t->tid,
@@ -150,6 +152,31 @@ static void emit_return(struct pt_thread *t, const struct pt_frame *f,
 	}
 }
 
+HOT void emit_entry(struct pt_thread *t, const struct pt_frame *f, int kind)
+{
+	if (!f->emit) {
+		return;
+	}
+	if (t->mode == PT_MODE_FAST) {
+		pt_fast_entry(t, f, kind);
+	} else {
+		event_entry(t, f, kind);
+	}
+}
+
+HOT void emit_return(struct pt_thread *t, const struct pt_frame *f, const struct pt_pyframe *pf,
+		     int kind)
+{
+	if (!f->emit) {
+		return;
+	}
+	if (t->mode == PT_MODE_FAST) {
+		pt_fast_return(t, f, kind);
+	} else {
+		event_return(t, f, pf, kind);
+	}
+}
+
 static inline bool events_enabled(const struct pt_thread *t)
 {
 	if (t->mode == PT_MODE_FAST) {
@@ -158,21 +185,10 @@ static inline bool events_enabled(const struct pt_thread *t)
 	return lttng_ust_tracepoint_enabled(python, function__entry);
 }
 
-/* Restates the open frames as `active` entries when a consumer may have missed their entries:
- * the events became enabled, a new session started, or this is a new fork child. */
-static inline void check_recording(struct pt_thread *t)
+/* The events became enabled or disabled, a session started, or this is a new fork child. */
+static __attribute__((noinline)) void recording_changed(struct pt_thread *t, bool on,
+							 unsigned int fgen, unsigned int sgen)
 {
-	bool on;
-	unsigned int fgen, sgen;
-
-	refresh_config(t);
-	on = events_enabled(t);
-	fgen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
-	sgen = __atomic_load_n(&pt_session_gen, __ATOMIC_RELAXED);
-	if (__builtin_expect(on == t->recording && fgen == t->fork_gen && sgen == t->session_gen,
-			     1)) {
-		return;
-	}
 	t->recording = on;
 	t->fork_gen = fgen;
 	t->session_gen = sgen;
@@ -184,19 +200,43 @@ static inline void check_recording(struct pt_thread *t)
 	}
 }
 
+/* Restates the open frames as `active` entries when a consumer may have missed their entries:
+ * the events became enabled, a new session started, or this is a new fork child. Twice per
+ * call: inlined, the rare part out of line. */
+HOT void check_recording(struct pt_thread *t)
+{
+	bool on;
+	unsigned int fgen, sgen;
+
+	refresh_config(t);
+	on = events_enabled(t);
+	fgen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	sgen = __atomic_load_n(&pt_session_gen, __ATOMIC_RELAXED);
+	if (__builtin_expect(on != t->recording || fgen != t->fork_gen || sgen != t->session_gen,
+			     0)) {
+		recording_changed(t, on, fgen, sgen);
+	}
+}
+
 /* ---- the shadow stack ---- */
 
-static bool push(struct pt_thread *t, const struct pt_frame *f)
+static __attribute__((noinline)) bool grow(struct pt_thread *t)
 {
-	if (t->depth == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct pt_frame *s = PyMem_RawRealloc(t->stack, cap * sizeof(*s));
+	size_t cap = t->cap ? t->cap * 2 : 64;
+	struct pt_frame *s = PyMem_RawRealloc(t->stack, cap * sizeof(*s));
 
-		if (!s) {
-			return false;
-		}
-		t->stack = s;
-		t->cap = cap;
+	if (!s) {
+		return false;
+	}
+	t->stack = s;
+	t->cap = cap;
+	return true;
+}
+
+HOT bool push(struct pt_thread *t, const struct pt_frame *f)
+{
+	if (__builtin_expect(t->depth == t->cap, 0) && !grow(t)) {
+		return false;
 	}
 	t->stack[t->depth++] = *f;
 	t->emitted += f->emit;
@@ -204,7 +244,7 @@ static bool push(struct pt_thread *t, const struct pt_frame *f)
 }
 
 /* Pops the top frame, emitting its return when @emit. */
-static void pop(struct pt_thread *t, const struct pt_pyframe *pf, int kind, bool emit)
+HOT void pop(struct pt_thread *t, const struct pt_pyframe *pf, int kind, bool emit)
 {
 	struct pt_frame *f = &t->stack[--t->depth];
 
@@ -252,12 +292,33 @@ static inline PyObject *globals_module(struct pt_thread *t, PyObject *globals)
 	return t->modcache[slot].module;
 }
 
-static bool push_py(struct pt_thread *t, const struct pt_pyframe *pf)
+/* pt_code_get() through the thread's cache (pt_thread.codecache). */
+static inline const struct pt_code *code_info(struct pt_thread *t, const struct pt_pyframe *pf)
+{
+	size_t slot = (uint32_t)((uintptr_t)pf->code >> 4) * 0x9E3779B1u >> 26;
+	unsigned int gen = __atomic_load_n(&pt_code_gen, __ATOMIC_RELAXED);
+	const struct pt_code *info;
+
+	_Static_assert(PT_CODECACHE == 1 << (32 - 26), "PT_CODECACHE: the hash's bits");
+	if (__builtin_expect(t->codecache[slot].code == pf->code && t->codecache[slot].gen == gen,
+			     1)) {
+		return t->codecache[slot].info;
+	}
+	info = pt_code_get(pf->code, pf->globals, pf->frame, t->code_index);
+	if (info) {
+		t->codecache[slot].code = pf->code;
+		t->codecache[slot].gen = gen;
+		t->codecache[slot].info = info;
+	}
+	return info;
+}
+
+HOT bool push_py(struct pt_thread *t, const struct pt_pyframe *pf)
 {
 	struct pt_frame f = { .key = pf->key, .code = pf->code };
 	PyObject *mod;
 
-	f.info = pt_code_get(pf->code, pf->globals, pf->frame, t->code_index);
+	f.info = code_info(t, pf);
 	if (!f.info) {
 		return false;
 	}
@@ -281,7 +342,7 @@ bool pt_thread_traces(struct pt_thread *t, const struct pt_pyframe *pf)
 	const struct pt_code *info;
 
 	refresh_config(t);
-	info = pt_code_get(pf->code, pf->globals, pf->frame, t->code_index);
+	info = code_info(t, pf);
 	if (!info) {
 		return true;
 	}
@@ -457,6 +518,7 @@ static const struct pt_cname *cname_get(struct pt_thread *t, PyObject *func)
 	e->owner = owner;
 	e->fast_id = 0;
 	e->def_gen = 0;
+	e->fast_batch = 0;
 	memcpy(e->name, buf, len + 1);
 	t->cnames[cname_slot(t->cnames, t->cnames_cap, ml, owner)] = e;
 	t->cnames_len++;
@@ -503,7 +565,7 @@ void pt_thread_exception(struct pt_thread *t, const struct pt_pyframe *pf, PyObj
 	if (!lttng_ust_tracepoint_enabled(python, exception)) {
 		return;
 	}
-	c = pt_code_get(pf->code, pf->globals, pf->frame, t->code_index);
+	c = code_info(t, pf);
 	if (!c) {
 		return;
 	}
@@ -523,32 +585,73 @@ void pt_thread_exception(struct pt_thread *t, const struct pt_pyframe *pf, PyObj
 	}
 	/* Fast mode: the records before it go first, so that the thread's order holds. */
 	pt_fast_flush(t);
-	lttng_ust_do_tracepoint(python, exception, name, c->filename, c->name, pt_pyframe_line(pf),
+	lttng_ust_do_tracepoint(python, exception, name, c->filename, c->name, pt_pyframe_line(pf, c),
 				c->qualname, mod == c->module_obj ? c->module : pt_module_utf8(mod),
 				t->tid, t->interp_id);
 }
 
-int pt_pyframe_line(const struct pt_pyframe *pf)
+/* 3.12+: compiler-generated code (the re-raise that ends an `except`, `finally` or `with`
+ * cleanup) has no line. sys.monitoring events are about the current frame, whose own line is
+ * then that of the statement it cleans up after (as 3.11's). */
+static int current_frame_line(const struct pt_pyframe *pf)
 {
-	int line;
+	PyFrameObject *frame = PyEval_GetFrame();
+	PyCodeObject *code = frame ? PyFrame_GetCode(frame) : NULL;
+	int line = -1;
+
+	if (code == pf->code) {
+		line = PyFrame_GetLineNumber(frame);
+	}
+	Py_XDECREF(code);
+	return line < 0 ? 0 : line;
+}
+
+/* An instruction offset (sys.monitoring): always a small int, read inline. An error is cleared
+ * by the callback. */
+static inline int offset_value(PyObject *offset)
+{
+	if (!offset) {
+		return 0;
+	}
+#if PY_VERSION_HEX >= 0x030C0000
+	if (__builtin_expect(PyLong_CheckExact(offset) &&
+				     PyUnstable_Long_IsCompact((PyLongObject *)offset),
+			     1)) {
+		return (int)PyUnstable_Long_CompactValue((PyLongObject *)offset);
+	}
+#endif
+	return (int)PyLong_AsLong(offset);
+}
+
+int pt_pyframe_line(const struct pt_pyframe *pf, const struct pt_code *c)
+{
+	struct pt_code *cc = (struct pt_code *)c;
+	uint64_t *slot = NULL, key, word;
+	int line, offset;
 
 	if (pf->frame) {
 		return PyFrame_GetLineNumber(pf->frame);
 	}
-	line = PyCode_Addr2Line(pf->code, pf->offset);
-	if (line < 0) {
-		/* 3.12+: compiler-generated code (the re-raise that ends an `except`, `finally` or
-		 * `with` cleanup) has no line. sys.monitoring events are about the current frame,
-		 * whose own line is then that of the statement it cleans up after (as 3.11's). */
-		PyFrameObject *frame = PyEval_GetFrame();
-		PyCodeObject *code = frame ? PyFrame_GetCode(frame) : NULL;
-
-		if (code == pf->code) {
-			line = PyFrame_GetLineNumber(frame);
+	offset = offset_value(pf->offset);
+	key = (uint64_t)(uint32_t)offset + 1;
+	/* PyCode_Addr2Line() scans the line table from its start: ~700 instructions per return
+	 * of a small function, more than all the rest of the hook. The last pairs seen are kept
+	 * with the code's description: a frame returns from one of a few offsets. */
+	if (cc && offset >= 0) {
+		slot = &cc->lines[((uint32_t)offset >> 1) & (PT_LINE_CACHE - 1)];
+		word = __atomic_load_n(slot, __ATOMIC_RELAXED);
+		if (__builtin_expect(word >> 32 == key, 1)) {
+			return (int)(uint32_t)word;
 		}
-		Py_XDECREF(code);
 	}
-	return line < 0 ? 0 : line;
+	line = PyCode_Addr2Line(pf->code, offset);
+	if (line < 0) {
+		return current_frame_line(pf);
+	}
+	if (slot) {
+		__atomic_store_n(slot, key << 32 | (uint32_t)line, __ATOMIC_RELAXED);
+	}
+	return line;
 }
 
 /* ---- the object ---- */

@@ -4,6 +4,7 @@ comprehensions, decorators, atexit handlers. Every test compares the program's o
 sequence with an oracle derived from what the program does, line numbers included: an entry
 carries the code's first line (co_firstlineno: the `def`/`class` line, or the first decorator's
 line for a decorated function), a return carries the line it returned from."""
+import lttngharness
 import runlib
 from runlib import expect, lines, prog
 
@@ -164,3 +165,21 @@ def test_atexit_handler_is_traced_after_module_returns():
         ("return bye", L["ret-bye"]),
     ]
     expect(t.events, exp, path)
+
+
+def test_return_lines_of_many_offsets():
+    path = prog("many_returns.py")
+    L = lines(path)
+    t = runlib.run([path])
+    order = [0, 1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1, 0, 0, 3, 6, 1, 4, 2, 5, 0, 6]
+    assert (t.returncode, t.stderr) == (0, "")
+    assert t.stdout == "".join("abcdefg"[n] for n in order) + "\n"
+    runlib.check_common(t)
+    runlib.single_thread(t)
+    # the generator expression that calls pick() is a frame of its own (and resumes, yields)
+    py = [e for e in runlib.of_modules(t.events) if e.get("co_name") == "pick"]
+    got = [(lttngharness.compact([e], modules=None)[0], e["line_no"]) for e in py]
+    exp = []
+    for n in order:
+        exp += [("call pick", L["def-pick"]), ("return pick", L[f"ret-{n}"])]
+    assert got == exp
