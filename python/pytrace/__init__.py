@@ -4,6 +4,7 @@
     import pytrace
 
     pytrace.attach()                      # or: with pytrace.tracing(mode="fast"): ...
+    pytrace.forward_logging()             # logging records too (or: attach(logging=True))
     with pytrace.span("checkout", user="ann"):
         ...
     pytrace.mark("cache-miss", key="k1")
@@ -12,7 +13,9 @@
 Every Python call, return and exception of every thread of the interpreter becomes a
 `python:*` LTTng-UST event whenever a session records them (docs/events.md); while none does,
 no hook is installed. `python3 -m pytrace script.py` runs a whole program that way, like
-`pytrace-run`. Spans and marks are recorded whether or not the interpreter is attached.
+`pytrace-run`, and forwards the program's `logging` records as the official LTTng Python agent
+does (`lttng_python:event`, docs/logging.md). Spans and marks are recorded whether or not the
+interpreter is attached.
 
 This is the same libpytrace a C host links (one per process): under `pytrace-run` or a host
 that attached already, `attach()` raises RuntimeError (already attached) and spans just work.
@@ -20,7 +23,8 @@ See docs/python.md.
 """
 from . import _native
 
-__all__ = ["attach", "detach", "configure", "tracing", "span", "mark", "__version__"]
+__all__ = ["attach", "detach", "configure", "tracing", "forward_logging", "span", "mark",
+           "__version__"]
 
 #: The version of the libpytrace in use, as pytrace_version() gives it ("MAJOR.MINOR.PATCH").
 __version__ = _native.version()
@@ -108,7 +112,14 @@ def _options(func, c_calls, mode, include, exclude, max_depth):
             _filter(func, "exclude", exclude), max_depth)
 
 
-def attach(*, c_calls=False, mode="events", include=None, exclude=None, max_depth=0):
+def _bool(func, what, value):
+    if not isinstance(value, bool):
+        raise TypeError(f"{func}: {what} must be a bool, not {type(value).__name__}")
+    return value
+
+
+def attach(*, c_calls=False, mode="events", include=None, exclude=None, max_depth=0,
+           logging=False):
     """Trace every thread of the current interpreter (pytrace_attach()).
 
     Options, as the C API's (docs/api.md, "Options"); the PYTRACE_* environment variables
@@ -120,20 +131,27 @@ def attach(*, c_calls=False, mode="events", include=None, exclude=None, max_dept
     include, exclude: module globs, a comma-separated str or a list of str
         ("myapp.*,__main__", [":stdlib"]); `*`, `?`, `[...]`; `pkg.*` also matches `pkg`.
     max_depth: record at most this many nested frames per thread (0: no limit, up to 1000000).
+    logging: also forward the interpreter's Python `logging` records to LTTng as
+        `lttng_python:event`, as the official agent does (docs/logging.md); the same as calling
+        forward_logging() right after. PYTRACE_LOGGING overrides it when set.
 
     Raises TypeError or ValueError for a bad option (before anything is done: nothing is
     attached), ValueError if libpytrace refuses a PYTRACE_* variable, RuntimeError if the
-    interpreter is already attached (pytrace-run, a host, an earlier attach()) or another tool
+    interpreter is already attached (pytrace-run, a host, an earlier attach()), another tool
     holds the hooks libpytrace needs (a profiler on 3.8-3.11, sys.monitoring tool ids 3 and 4
-    on 3.12+). On error nothing is left attached.
+    on 3.12+), or logging is to be forwarded (the option or PYTRACE_LOGGING) and libpytrace
+    cannot load liblttng-ust-python-agent.so.1. On error nothing is left attached.
     """
-    _native.attach(*_options("pytrace.attach", c_calls, mode, include, exclude, max_depth))
+    opts = _options("pytrace.attach", c_calls, mode, include, exclude, max_depth)
+    _native.attach(*opts, _bool("pytrace.attach", "logging", logging))
 
 
 def configure(*, c_calls=False, mode="events", include=None, exclude=None, max_depth=0):
     """Replace every setting of the attached interpreter at once (pytrace_config_set()); the
-    environment is not read again. Same options and errors as attach(); RuntimeError if the
-    interpreter is not attached. On error nothing changes."""
+    environment is not read again. Same options and errors as attach(), except `logging`:
+    forwarding is not a setting configure() replaces (pytrace_config_set() leaves it as it is),
+    so it is switched by forward_logging() only and `logging=` here is a TypeError (unknown
+    option). RuntimeError if the interpreter is not attached. On error nothing changes."""
     _native.configure(*_options("pytrace.configure", c_calls, mode, include, exclude,
                                 max_depth))
 
@@ -145,16 +163,31 @@ def detach():
     _native.detach()
 
 
+def forward_logging(on=True):
+    """Switch the forwarding of Python `logging` records of the attached interpreter to LTTng
+    (`lttng_python:event`, as the official agent records them; docs/logging.md) on or off, at
+    any time: pytrace_logging_enable() / pytrace_logging_disable(). Switching it on when it is
+    on, or off when it is off, does nothing. Detaching switches it off.
+
+    Raises TypeError if `on` is not a bool, RuntimeError if the interpreter is not attached or
+    (switching on) libpytrace cannot load liblttng-ust-python-agent.so.1 (Debian:
+    liblttng-ust-python-agent1).
+    """
+    _native.forward_logging(_bool("pytrace.forward_logging", "on", on))
+
+
 class tracing:
     """`with pytrace.tracing(**options):` attaches on entry and detaches on exit (also when the
-    block raises; the exception is never suppressed). The options are those of attach() and are
-    checked when the object is created. Not reentrant: an interpreter is attached once."""
+    block raises; the exception is never suppressed). The options are those of attach(),
+    `logging` included, and are checked when the object is created. Not reentrant: an
+    interpreter is attached once."""
 
     __slots__ = ("_opts",)
 
     def __init__(self, *, c_calls=False, mode="events", include=None, exclude=None,
-                 max_depth=0):
-        self._opts = _options("pytrace.tracing", c_calls, mode, include, exclude, max_depth)
+                 max_depth=0, logging=False):
+        self._opts = (*_options("pytrace.tracing", c_calls, mode, include, exclude, max_depth),
+                      _bool("pytrace.tracing", "logging", logging))
 
     def __enter__(self):
         _native.attach(*self._opts)

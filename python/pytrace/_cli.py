@@ -1,15 +1,21 @@
 # SPDX-License-Identifier: MIT
 """`python3 -m pytrace`: run a program as `python3` would, with libpytrace attached.
 
-    python3 -m pytrace [--c-calls] [--] script.py [args...]
-    python3 -m pytrace [--c-calls] [--] -m module [args...]
-    python3 -m pytrace [--c-calls] [--] -c command [args...]
+    python3 -m pytrace [--c-calls] [--no-logging] [--] script.py [args...]
+    python3 -m pytrace [--c-calls] [--no-logging] [--] -m module [args...]
+    python3 -m pytrace [--c-calls] [--no-logging] [--] -c command [args...]
 
 The contract of pytrace-run (tools/pytrace-run): the program sees the sys.argv, sys.path[0],
 `__main__` module and `__file__` that `python3 script.py` / `python3 -m module` would give it,
 and its output, traceback and exit status (1 for an uncaught exception, death by SIGINT for an
 uncaught KeyboardInterrupt, SystemExit's code) are those of the untraced run. Python's own
 options go before `-m pytrace` (`python3 -X dev -m pytrace app.py`).
+
+As pytrace-run, it forwards the program's `logging` records to LTTng (`lttng_python:event`, as
+the official agent does; docs/logging.md) unless --no-logging is given or PYTRACE_LOGGING=0
+(PYTRACE_LOGGING, when set, wins over both: libpytrace reads it at attach). When libpytrace
+cannot load liblttng-ust-python-agent.so.1, it says why on stderr, the launcher adds that
+logging is not forwarded, and the program's calls are traced all the same.
 
 How: the script is compiled and run in a fresh `__main__` module set up as CPython's
 pymain_run_file() does (a module is run by runpy._run_module_as_main(), as `python3 -m`); an
@@ -26,17 +32,20 @@ Usage: python3 -m pytrace [OPTIONS] [--] script.py [ARGS...]
        python3 -m pytrace [OPTIONS] [--] -c command [ARGS...]
 
 Run a Python program as python3 does, with every Python call recorded as an
-LTTng-UST event (provider `python`) whenever a session enables them:
+LTTng-UST event (provider `python`) whenever a session enables them, and its
+`logging` records as the official LTTng Python agent records them:
   lttng create s && lttng enable-event -u 'python:*' && lttng start
+  lttng enable-event --python -a      (logging records: lttng_python:event)
 
 Options:
-  --c-calls   also record calls of C functions (len, list.append, time.sleep)
-  --help      show this help and exit
-  --version   show the libpytrace version and exit
+  --c-calls      also record calls of C functions (len, list.append, time.sleep)
+  --no-logging   do not forward `logging` records (same as PYTRACE_LOGGING=0)
+  --help         show this help and exit
+  --version      show the libpytrace version and exit
 
 Python's own options go before -m pytrace (python3 -X dev -m pytrace app.py).
-PYTRACE_MODE, PYTRACE_INCLUDE, PYTRACE_EXCLUDE, PYTRACE_MAX_DEPTH and PYTRACE_C_CALLS
-set what is recorded (docs/api.md).
+PYTRACE_MODE, PYTRACE_INCLUDE, PYTRACE_EXCLUDE, PYTRACE_MAX_DEPTH, PYTRACE_C_CALLS
+and PYTRACE_LOGGING set what is recorded (docs/api.md).
 """
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -176,14 +185,35 @@ def _usage_error(msg):
     return 2
 
 
-def main(argv=None):
-    args = list(sys.argv[1:] if argv is None else argv)
-    c_calls = False
+def _attach(c_calls, logging):
+    """Attaches as pytrace-run does: without the agent library (libpytrace says why on stderr),
+    without logging; if attaching fails, the program runs untraced, after one line on stderr."""
+    import pytrace
+
+    try:
+        try:
+            pytrace.attach(c_calls=c_calls, logging=logging)
+        except pytrace._native.AgentLibraryError:
+            if not logging:
+                raise
+            sys.stderr.write(f"{PROG}: Python logging is not forwarded\n")
+            pytrace.attach(c_calls=c_calls)
+    except (RuntimeError, ValueError, OSError, MemoryError) as e:
+        # Never keep the program from running: it runs untraced.
+        sys.stderr.write(f"{PROG}: cannot attach: {e}; running untraced\n")
+
+
+def parse(args):
+    """The launcher's options: (c_calls, logging, the program's arguments), or an int, the exit
+    status, for --help, --version and a missing program."""
+    c_calls, logging = False, True
     i = 0
     while i < len(args):
         a = args[i]
         if a == "--c-calls":
             c_calls = True
+        elif a == "--no-logging":
+            logging = False
         elif a == "--help":
             sys.stdout.write(USAGE)
             return 0
@@ -198,10 +228,17 @@ def main(argv=None):
         else:
             break
         i += 1
-    rest = args[i:]
-    if not rest:
+    if i == len(args):
         sys.stderr.write(USAGE)
         return 2
+    return c_calls, logging, args[i:]
+
+
+def main(argv=None):
+    parsed = parse(list(sys.argv[1:] if argv is None else argv))
+    if isinstance(parsed, int):
+        return parsed
+    c_calls, logging, rest = parsed
     first = rest[0]
     if first in ("-m", "-c") or first.startswith(("-m", "-c")) and len(first) > 2:
         value = first[2:] or (rest[1] if len(rest) > 1 else None)
@@ -218,15 +255,9 @@ def main(argv=None):
             return _usage_error("reading the program from stdin is not supported")
         run, what, prog_args = _script, first, rest[1:]
 
-    import pytrace
-
     try:
         go = run(what, prog_args)
-        try:
-            pytrace.attach(c_calls=c_calls)
-        except (RuntimeError, ValueError, OSError, MemoryError) as e:
-            # Never keep the program from running: it runs untraced.
-            sys.stderr.write(f"{PROG}: cannot attach: {e}; running untraced\n")
+        _attach(c_calls, logging)
         go()
     except SystemExit:
         raise

@@ -36,10 +36,19 @@ static inline PyObject *Py_NewRef(PyObject *o)
 }
 #endif
 
+/* pytrace._native.AgentLibraryError: a RuntimeError, so that the launcher can fall back. */
+static PyObject *agent_library_error;
+
 /* Raises the Python exception for libpytrace's error @err of @what ("attach", ...). */
 static PyObject *raise_errno(const char *what, int err)
 {
 	switch (err) {
+	case -ELIBACC:
+		PyErr_Format(agent_library_error,
+			     "pytrace.%s: cannot forward Python logging: libpytrace cannot load "
+			     "liblttng-ust-python-agent.so.1 (Debian: liblttng-ust-python-agent1; "
+			     "libpytrace's message on stderr says why)", what);
+		break;
 	case -EINVAL:
 		PyErr_Format(PyExc_ValueError,
 			     "pytrace.%s: libpytrace refused the options or a PYTRACE_* environment "
@@ -73,14 +82,18 @@ static PyObject *raise_errno(const char *what, int err)
 
 /* ---- attach, detach, configure ---- */
 
-/* (c_calls, mode, include, exclude, max_depth), already validated by pytrace/__init__.py. */
+/*
+ * (c_calls, mode, include, exclude, max_depth[, logging]), already validated by
+ * pytrace/__init__.py; `logging` only for attach (pytrace_config_set() does not read it).
+ */
 static int opts_parse(PyObject *args, struct pytrace_attach_opts *o)
 {
-	int c_calls, mode;
+	int c_calls, mode, logging = 0;
 	unsigned int max_depth;
 	const char *include, *exclude;
 
-	if (!PyArg_ParseTuple(args, "pizzI", &c_calls, &mode, &include, &exclude, &max_depth)) {
+	if (!PyArg_ParseTuple(args, "pizzI|p", &c_calls, &mode, &include, &exclude, &max_depth,
+			      &logging)) {
 		return -1;
 	}
 	memset(o, 0, sizeof(*o));
@@ -90,6 +103,7 @@ static int opts_parse(PyObject *args, struct pytrace_attach_opts *o)
 	o->include = include;
 	o->exclude = exclude;
 	o->max_depth = max_depth;
+	o->logging = logging;
 	return 0;
 }
 
@@ -127,6 +141,19 @@ static PyObject *native_detach(PyObject *self, PyObject *unused)
 	(void)unused;
 	err = pytrace_detach(PyInterpreterState_Get());
 	return err ? raise_errno("detach", err) : Py_NewRef(Py_None);
+}
+
+static PyObject *native_forward_logging(PyObject *self, PyObject *arg)
+{
+	PyInterpreterState *interp = PyInterpreterState_Get();
+	int on = PyObject_IsTrue(arg), err;
+
+	(void)self;
+	if (on < 0) {
+		return NULL;
+	}
+	err = on ? pytrace_logging_enable(interp) : pytrace_logging_disable(interp);
+	return err ? raise_errno("forward_logging", err) : Py_NewRef(Py_None);
 }
 
 static PyObject *native_version(PyObject *self, PyObject *unused)
@@ -529,10 +556,12 @@ static PyTypeObject SpanType = {
 
 static PyMethodDef native_methods[] = {
 	{ "attach", native_attach, METH_VARARGS,
-	  "attach(c_calls, mode, include, exclude, max_depth): pytrace_attach()." },
+	  "attach(c_calls, mode, include, exclude, max_depth, logging=False): pytrace_attach()." },
 	{ "configure", native_configure, METH_VARARGS,
 	  "configure(c_calls, mode, include, exclude, max_depth): pytrace_config_set()." },
 	{ "detach", native_detach, METH_NOARGS, "detach(): pytrace_detach()." },
+	{ "forward_logging", native_forward_logging, METH_O,
+	  "forward_logging(on): pytrace_logging_enable() or pytrace_logging_disable()." },
 	{ "version", native_version, METH_NOARGS, "version(): pytrace_version()." },
 	{ "span_begin", native_span_begin, METH_VARARGS,
 	  "span_begin(name, attrs=None) -> id: pytrace_span_begin()." },
@@ -568,6 +597,20 @@ PyMODINIT_FUNC PyInit__native(void)
 	Py_INCREF(&SpanType);
 	if (PyModule_AddObject(m, "Span", (PyObject *)&SpanType) < 0) {
 		Py_DECREF(&SpanType);
+		Py_DECREF(m);
+		return NULL;
+	}
+	agent_library_error = PyErr_NewExceptionWithDoc(
+		"pytrace._native.AgentLibraryError",
+		"libpytrace cannot load liblttng-ust-python-agent.so.1: Python logging cannot be "
+		"forwarded.", PyExc_RuntimeError, NULL);
+	if (!agent_library_error) {
+		Py_DECREF(m);
+		return NULL;
+	}
+	Py_INCREF(agent_library_error);
+	if (PyModule_AddObject(m, "AgentLibraryError", agent_library_error) < 0) {
+		Py_DECREF(agent_library_error);
 		Py_DECREF(m);
 		return NULL;
 	}

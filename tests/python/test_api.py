@@ -119,6 +119,8 @@ BAD_OPTIONS = [
      "exclude: character not allowed in a module glob: ' ' in 'my app'"),
     ({"include": "a[bc"}, ValueError, "include: unclosed '[' in 'a[bc'"),
     ({"exclude": ":std"}, ValueError, "exclude: unknown name ':std'"),
+    ({"logging": 1}, TypeError, "logging must be a bool, not int"),
+    ({"logging": None}, TypeError, "logging must be a bool, not NoneType"),
 ]
 
 
@@ -164,6 +166,55 @@ class BadArguments(Base):
             with self.subTest(spec=spec):
                 with pytrace.tracing(include=spec, exclude=spec):
                     pass
+
+
+def forwarding():
+    """Whether libpytrace forwards this interpreter's logging (its `_libpytrace` module)."""
+    return sys.modules["_libpytrace"].logging_enabled()
+
+
+class Logging(Base):
+    """No session records: the switch is seen through `_libpytrace` (docs/logging.md); the
+    records themselves are in test_sessions.py, a missing agent library in test_cli.py."""
+
+    def test_attach_option_and_switch(self):
+        pytrace.attach(logging=True)
+        self.assertTrue(forwarding())
+        pytrace.forward_logging(False)
+        self.assertFalse(forwarding())
+        pytrace.forward_logging(False)  # off when off: nothing
+        pytrace.forward_logging()
+        pytrace.forward_logging(True)
+        self.assertTrue(forwarding())
+        pytrace.detach()
+        self.assertNotIn("_libpytrace", sys.modules)
+
+    def test_off_by_default_and_with_tracing(self):
+        pytrace.attach()
+        self.assertFalse(forwarding())
+        pytrace.detach()
+        with pytrace.tracing(logging=True):
+            self.assertTrue(forwarding())
+
+    def test_not_attached_and_bad_argument(self):
+        for on in (True, False):
+            with self.assertRaisesRegex(RuntimeError,
+                                        "pytrace.forward_logging: .*not attached"):
+                pytrace.forward_logging(on)
+        pytrace.attach()
+        for bad in (1, "yes", None):
+            with self.subTest(on=bad):
+                with self.assertRaisesRegex(TypeError,
+                                            "forward_logging: on must be a bool"):
+                    pytrace.forward_logging(bad)
+        self.assertFalse(forwarding())
+
+    def test_configure_takes_no_logging(self):
+        pytrace.attach(logging=True)
+        with self.assertRaisesRegex(TypeError, "unexpected keyword argument 'logging'"):
+            pytrace.configure(logging=False)
+        pytrace.configure(mode="fast")  # and forwarding stays as it was
+        self.assertTrue(forwarding())
 
 
 class Spans(unittest.TestCase):

@@ -153,6 +153,18 @@ class OwnOptions(unittest.TestCase):
         self.assertEqual((rc, out), (2, ""))
         self.assertIn("Usage:", err)
 
+    def test_logging_options(self):
+        from pytrace._cli import parse
+
+        self.assertEqual(parse(["app.py", "--no-logging"]), (False, True, ["app.py",
+                                                                           "--no-logging"]))
+        self.assertEqual(parse(["--no-logging", "--c-calls", "--", "-m", "mod"]),
+                         (True, False, ["-m", "mod"]))
+        self.assertEqual(parse(["--c-calls", "-c", "pass"]), (True, True, ["-c", "pass"]))
+        rc, out, err = run([PYTHON, "-m", "pytrace", "--help"], env=shim_env())
+        self.assertIn("--no-logging", out)
+        self.assertIn("PYTRACE_LOGGING", out)
+
     def test_python_options_belong_before(self):
         rc, out, err = run([PYTHON, "-m", "pytrace", "-E", "x.py"], env=shim_env())
         self.assertEqual(rc, 2)
@@ -165,6 +177,73 @@ class OwnOptions(unittest.TestCase):
         self.assertEqual((rc, out), (0, "ran\n"))
         self.assertIn("python -m pytrace: cannot attach:", err)
         self.assertIn("running untraced", err)
+
+
+# Prints whether the interpreter is attached (libpytrace's `_libpytrace` module is there) and
+# whether it forwards logging.
+STATE = ("import sys; m = sys.modules.get('_libpytrace'); "
+         "print('attached', m is not None, 'logging', bool(m and m.logging_enabled()))")
+
+
+class WithoutAgentLibrary(unittest.TestCase):
+    """liblttng-ust-python-agent.so.1 that does not load: a file that is not a library, first
+    in the loader's path."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="pytrace-noagent-")
+        with open(os.path.join(cls.tmp, "liblttng-ust-python-agent.so.1"), "w") as f:
+            f.write("not a library\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def env(self, **kw):
+        env = shim_env()
+        env["LD_LIBRARY_PATH"] = self.tmp
+        env.pop("PYTRACE_LOGGING", None)
+        env.update(kw)
+        return env
+
+    def test_launcher_warns_and_traces_calls(self):
+        rc, out, err = run([PYTHON, "-m", "pytrace", "-c", STATE], env=self.env())
+        self.assertEqual((rc, out), (0, "attached True logging False\n"))
+        self.assertIn("liblttng-ust-python-agent.so.1", err)  # libpytrace's reason
+        self.assertTrue(err.endswith("python -m pytrace: Python logging is not forwarded\n"),
+                        err)
+        self.assertNotIn("untraced", err)
+
+    def test_no_logging_asks_nothing_of_it(self):
+        rc, out, err = run([PYTHON, "-m", "pytrace", "--no-logging", "-c", STATE],
+                           env=self.env())
+        self.assertEqual((rc, out, err), (0, "attached True logging False\n", ""))
+        rc, out, err = run([PYTHON, "-m", "pytrace", "-c", STATE],
+                           env=self.env(PYTRACE_LOGGING="0"))
+        self.assertEqual((rc, out, err), (0, "attached True logging False\n", ""))
+
+    def test_api_raises_runtime_error_and_attaches_nothing(self):
+        code = ("import pytrace\n"
+                "try:\n"
+                "    pytrace.attach(logging=True)\n"
+                "except RuntimeError as e:\n"
+                "    print(e)\n"
+                f"{STATE}\n"
+                "pytrace.attach()\n"
+                "try:\n"
+                "    pytrace.forward_logging()\n"
+                "except RuntimeError as e:\n"
+                "    print(e)\n"
+                f"{STATE}\n")
+        rc, out, err = run([PYTHON, "-c", code], env=self.env())
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertRegex(lines[0], r"^pytrace\.attach: cannot forward Python logging: .*"
+                                   r"liblttng-ust-python-agent\.so\.1")
+        self.assertEqual(lines[1], "attached False logging False")
+        self.assertRegex(lines[2], r"^pytrace\.forward_logging: .*"
+                                   r"liblttng-ust-python-agent\.so\.1")
+        self.assertEqual(lines[3], "attached True logging False")
 
 
 if __name__ == "__main__":

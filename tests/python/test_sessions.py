@@ -9,7 +9,11 @@ the build's CPython (PYTRACE_PYTHON) with the build's package on PYTHONPATH:
   thread;
 - attach()/tracing() record only while attached and leave no hook behind; a bad attach records
   nothing;
-- under pytrace-run, `import pytrace` uses pytrace-run's libpytrace (one instance).
+- under pytrace-run, `import pytrace` uses pytrace-run's libpytrace (one instance);
+- `python -m pytrace` forwards the program's `logging` records as `lttng_python:event` unless
+  --no-logging or PYTRACE_LOGGING=0; attach(logging=True) and forward_logging() in a plain
+  program forward exactly while switched on (sessions of `lttng enable-event --python`, run by
+  tests/integration/logging/loglib.py).
 """
 import json
 import os
@@ -18,6 +22,7 @@ import subprocess
 import pytest
 
 import lttngharness
+import loglib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAMS = os.path.join(HERE, "programs")
@@ -31,15 +36,20 @@ PY = tuple(int(x) for x in subprocess.run(
     check=True, timeout=60).stdout.split())
 
 
-def traced(argv, env=None):
-    """argv under a fresh session tracking only its process; retried if `lttng` itself failed
-    (a session daemon shared with other users of the machine)."""
+def retried(run, *args, **kw):
+    """run(*args, **kw), again if `lttng` itself failed (a session daemon shared with other
+    users of the machine), never on an assertion."""
     for attempt in range(3):
         try:
-            return lttngharness.run_traced(argv, env=dict(ENV, **(env or {})))
+            return run(*args, **kw)
         except RuntimeError as e:
             if not str(e).startswith("lttng ") or attempt == 2:
                 raise
+
+
+def traced(argv, env=None):
+    """argv under a fresh session tracking only its process."""
+    return retried(lttngharness.run_traced, argv, env=dict(ENV, **(env or {})))
 
 
 def untraced(argv):
@@ -172,3 +182,23 @@ def test_one_libpytrace_under_pytrace_run():
     assert t.stdout.splitlines()[-1] == "1"
     marks = [e for e in t.events if e["event"] == "mark"]
     assert len(marks) == 1 and marks[0]["name"] == "once", marks
+
+
+@pytest.mark.parametrize("how, want", [
+    ("-m pytrace", ["one", "two"]),
+    ("-m pytrace --no-logging", []),
+    ("-m pytrace PYTRACE_LOGGING=0", []),
+    ("attach(logging=True)", ["one", "two"]),
+])
+def test_logging_records(how, want):
+    argv, env = [PYTHON, os.path.join(PROGRAMS, "logs.py")], {}
+    if how == "attach(logging=True)":
+        argv.append("--attach")
+    else:
+        argv[1:1] = ["-m", "pytrace"] + (["--no-logging"] if "--no-logging" in how else [])
+        if "PYTRACE_LOGGING" in how:
+            env["PYTRACE_LOGGING"] = "0"
+    run = retried(loglib.run_logged, argv,
+                  env=loglib.env(PYTHONPATH=os.environ["PYTRACE_SHIM_PATH"], **env))
+    assert (run.returncode, run.stdout, run.stderr) == (0, "done\n", "")
+    assert [(e["logger_name"], e["msg"]) for e in run.events] == [("shim", m) for m in want]
