@@ -17,10 +17,11 @@
  * Timestamps: where the kernel keeps CLOCK_MONOTONIC on the TSC (x86-64, clocksource "tsc":
  * constant, synchronized across CPUs), a record stores the raw TSC (one rdtsc, a few ns, against
  * ~20 ns for clock_gettime()) and the buffer converts its records when it is handed over: it
- * reads both clocks at its first record and again at the hand-over, and maps each TSC value
- * linearly between the two. The result is CLOCK_MONOTONIC ns, exact at both ends, non-decreasing,
- * and never later than the `python:records` event that carries it nor earlier than the batch
- * before. Elsewhere, or with PYTRACE_FAST_CLOCK=monotonic, each record reads CLOCK_MONOTONIC.
+ * reads both clocks together when its first record is written and again at the hand-over, and
+ * maps each TSC value linearly through the two pairs (the first record, read before its code's
+ * definition was emitted, lies a little before the first pair). The result is CLOCK_MONOTONIC
+ * ns, within a few tens of ns of the clock read at that moment, non-decreasing, never later than
+ * the `python:records` event that carries it nor earlier than the batch before. Elsewhere, or with PYTRACE_FAST_CLOCK=monotonic, each record reads CLOCK_MONOTONIC.
  *
  * GIL held everywhere (the buffer's thread, or the watcher flushing an idle thread's buffer with
  * the GIL of its interpreter).
@@ -85,50 +86,68 @@ static void clock_init(void)
 	pt_debug("fast mode clock: %s", pt_fast_tsc ? "tsc" : "CLOCK_MONOTONIC");
 }
 
+/* The TSC and CLOCK_MONOTONIC at one moment: the TSC halfway through the clock's read. A read
+ * that took long (the thread was preempted in it, or an interrupt came) would put that moment
+ * anywhere in between: of a few tries, the narrowest is kept. */
+static void clock_pair(uint64_t *tsc, uint64_t *ns)
+{
+#if PT_HAVE_TSC
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < 4; i++) {
+		uint64_t before = __rdtsc(), n = pt_fast_now_ns(), after = __rdtsc();
+
+		if (after - before < best) {
+			best = after - before;
+			*tsc = before + best / 2;
+			*ns = n;
+		}
+		if (best < 2000) { /* under 1 us on any TSC of 2 GHz or more */
+			break;
+		}
+	}
+#else
+	*ns = pt_fast_now_ns();
+	*tsc = 0;
+#endif
+}
+
 /* Turns the buffer's TSC values into CLOCK_MONOTONIC ns (see the top of the file). */
 static void convert(struct pt_fastbuf *b)
 {
-	uint64_t t0 = b->first_ts, n0 = b->first_ns, t1, n1, prev = n0, span;
+	uint64_t t0 = b->anchor_ts, n0 = b->anchor_ns, t1, n1, prev = b->floor_ns, span, r;
 	unsigned __int128 rate;
 
 	if (!pt_fast_tsc) {
 		return;
 	}
-#if PT_HAVE_TSC
-	t1 = __rdtsc();
-#else
-	t1 = t0;
-#endif
-	n1 = pt_fast_now_ns();
+	clock_pair(&t1, &n1);
 	if (n1 < n0) {
 		n1 = n0;
 	}
+	b->floor_ns = n1;
 	span = t1 > t0 ? t1 - t0 : 0;
 	/* ns per tick, in 32.32 fixed point: one division per batch */
 	rate = span ? ((unsigned __int128)(n1 - n0) << 32) / span : 0;
-	if (span < (1ull << 32) && rate < (1ull << 32)) {
-		/* Every batch younger than ~1 s of a TSC faster than 1 GHz: products of 64 bits. */
-		uint64_t r = (uint64_t)rate;
+	/* Every batch younger than ~1 s of a TSC faster than 1 GHz: products of 64 bits. */
+	r = span < (1ull << 32) && rate < (1ull << 32) ? (uint64_t)rate : 0;
+	for (size_t i = 0; i < b->n; i++) {
+		uint64_t t = b->words[2 * i], ns, back;
 
-		for (size_t i = 0; i < b->n; i++) {
-			uint64_t d = b->words[2 * i] - t0, ns;
-
-			/* before t0 (another CPU's TSC, a few ticks off), after t1, or between */
-			ns = (int64_t)d <= 0 ? n0 : d >= span ? n1 : n0 + (d * r >> 32);
-			/* ... must not reorder the thread's records. */
-			prev = ns < prev ? prev : ns;
-			b->words[2 * i] = prev;
+		if (t < t0) {
+			/* Read before the anchors: the batch's first record (its code's definition
+			 * may be emitted in between), or another CPU's TSC a few ticks off. */
+			back = (uint64_t)(((unsigned __int128)(t0 - t) * rate) >> 32);
+			ns = back < n0 ? n0 - back : 0;
+		} else if (t - t0 >= span) {
+			ns = n1;
+		} else {
+			ns = r ? n0 + ((t - t0) * r >> 32)
+			       : n0 + (uint64_t)(((unsigned __int128)(t - t0) * rate) >> 32);
 		}
-	} else {
-		for (size_t i = 0; i < b->n; i++) {
-			uint64_t t = b->words[2 * i], ns = n0;
-
-			if (t > t0) {
-				ns = t >= t1 ? n1 : n0 + (uint64_t)(((t - t0) * rate) >> 32);
-			}
-			prev = ns < prev ? prev : ns;
-			b->words[2 * i] = prev;
-		}
+		/* Never before the previous record or batch: the thread's order stays. */
+		prev = ns < prev ? prev : ns;
+		b->words[2 * i] = prev;
 	}
 	/* The age limit in ticks, from a batch long enough to measure the TSC's rate. */
 	if (n1 - n0 >= 10000000 && t1 > t0) {
@@ -263,6 +282,7 @@ struct pt_fastbuf *pt_fast_buffer_slow(struct pt_thread *t, unsigned int gen)
 		b->n = 0;
 		b->n_codes = 0;
 		b->n_cnames = 0;
+		b->floor_ns = 0;
 		b->gen = gen;
 		b->batch = new_batch();
 		t->fast = b;
@@ -276,7 +296,9 @@ struct pt_fastbuf *pt_fast_buffer_slow(struct pt_thread *t, unsigned int gen)
 void pt_fast_begin(struct pt_fastbuf *b, uint64_t ts)
 {
 	b->first_ts = ts;
-	b->first_ns = pt_fast_tsc ? pt_fast_now_ns() : ts;
+	if (pt_fast_tsc) {
+		clock_pair(&b->anchor_ts, &b->anchor_ns);
+	}
 }
 
 void pt_fast_flush_stale(struct pt_thread *t)

@@ -33,7 +33,9 @@ struct pt_fastbuf {
 	unsigned int gen; /* pt_session_gen when the definitions of the records were checked */
 	uint64_t batch;	  /* this batch's number, unique in the process (pt_code.fast_batch) */
 	uint64_t first_ts; /* the first record's clock value (TSC or ns) */
-	uint64_t first_ns; /* CLOCK_MONOTONIC read with it (TSC clock only) */
+	/* TSC clock only: the TSC and CLOCK_MONOTONIC read together when the batch began, and the
+	 * time the previous batch of this buffer was handed over (no record is earlier). */
+	uint64_t anchor_ts, anchor_ns, floor_ns;
 	size_t n_codes;
 	size_t n_cnames;
 	uint64_t words[2 * PT_FAST_RECORDS];
