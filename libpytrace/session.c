@@ -85,7 +85,12 @@ bool pt_session_tp_recording(struct lttng_ust_tracepoint *tp)
 {
 	unsigned int count = 0;
 
+	if (!LTTNG_UST_TP_RCU_LINK_TEST()) {
+		return false;
+	}
+	lttng_ust_tp_rcu_read_lock();
 	recorders(tp, &count);
+	lttng_ust_tp_rcu_read_unlock();
 	return count > 0;
 }
 

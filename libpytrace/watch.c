@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -31,7 +32,10 @@
 #define MAX_INTERPS 64
 
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t watch_cond = PTHREAD_COND_INITIALIZER;
 static bool watch_running;
+/* exit(): set by at_process_exit(), then the watcher leaves its loop (watch_stopped). */
+static bool watch_exiting, watch_stopped;
 static unsigned long watch_ident; /* PyThread_get_thread_ident() of the watcher */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
@@ -102,6 +106,13 @@ static void *watch_main(void *arg)
 
 		while (nanosleep(&d, &d) < 0 && errno == EINTR) {
 		}
+		if (__atomic_load_n(&watch_exiting, __ATOMIC_ACQUIRE)) {
+			pthread_mutex_lock(&watch_lock);
+			watch_stopped = true;
+			pthread_cond_broadcast(&watch_cond);
+			pthread_mutex_unlock(&watch_lock);
+			return NULL;
+		}
 		pt_session_check();
 		want = pt_session_wanted();
 		log_want = pt_logging_wanted();
@@ -151,15 +162,44 @@ static void atfork_child(void)
 {
 	urcu_bp_after_fork_child();
 	pthread_mutex_init(&watch_lock, NULL);
+	pthread_cond_init(&watch_cond, NULL);
+	watch_stopped = false;
 	if (watch_running) {
 		watch_running = false;
 		spawn();
 	}
 }
 
+/*
+ * exit() runs the destructors of lttng-ust and of our tracepoint definitions (_dl_fini), which
+ * clear the pointers through which the watcher reads the recorders: a watcher still scanning
+ * then called NULL (seen about once in 15 exits of a program logging while a session recorded).
+ * atexit() handlers run before _dl_fini: this one stops the watcher first. It waits at most
+ * WATCH_EXIT_WAIT_MS, a few of its periods; a watcher not back by then is blocked on a GIL, not
+ * in lttng-ust, and finds the flag when it is.
+ */
+#define WATCH_EXIT_WAIT_MS 200
+
+static void at_process_exit(void)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += WATCH_EXIT_WAIT_MS * 1000000L;
+	deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+	deadline.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&watch_lock);
+	__atomic_store_n(&watch_exiting, true, __ATOMIC_RELEASE);
+	while (watch_running && !watch_stopped &&
+	       pthread_cond_timedwait(&watch_cond, &watch_lock, &deadline) == 0) {
+	}
+	pthread_mutex_unlock(&watch_lock);
+}
+
 static void atfork_init(void)
 {
 	pthread_atfork(urcu_bp_before_fork, urcu_bp_after_fork_parent, atfork_child);
+	atexit(at_process_exit);
 }
 
 int pt_watch_start(void)
