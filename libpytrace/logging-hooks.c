@@ -7,15 +7,14 @@
  * allows it, that the logger (`disabled`, its filters) lets through, and whose propagation
  * chain reaches the root logger. Doing the same would change the program's output (basicConfig()
  * sees a handler, lastResort no longer fires, the program's root handlers get DEBUG/INFO). So,
- * while a session records, four methods of logging.Logger are wrapped at class level instead:
+ * while a session records, three methods of logging.Logger are wrapped at class level instead:
  *
  * - isEnabledFor(level): the original's answer, or true where the agent's view allows the level
- *   (so that the record the agent would record is created);
- * - _log(level, ...): notes, for handle() and callHandlers() below, whether the record it
- *   creates exists untraced (the original isEnabledFor(), with our wrapper standing aside);
- * - handle(record): a record that exists for LTTng only goes through `disabled` and the
- *   logger's filters, then to LTTng; it never reaches callHandlers() (the program's own, a
- *   subclass's), so no code of the program's handlers ever sees it;
+ *   (so that the record the agent would record is created); a true that is ours only marks
+ *   the (logger, level) for the thread: the record it creates does not exist untraced;
+ * - handle(record): the marked record goes through `disabled` and the logger's filters, then
+ *   to LTTng; it never reaches callHandlers() (the program's own, a subclass's), so no code of
+ *   the program's handlers ever sees it;
  * - callHandlers(record): the original (a record handed to logger.handle() directly exists
  *   untraced too), then the record to LTTng if the chain reaches the root logger (after the
  *   program's handlers, as the agent's handler on root comes after those of the loggers below).
@@ -40,10 +39,9 @@
 
 #define HOOKS_CAPSULE "_libpytrace_loghooks"
 
-enum { H_ISENABLED, H_LOG, H_HANDLE, H_CALLHANDLERS, H_COUNT };
+enum { H_ISENABLED, H_HANDLE, H_CALLHANDLERS, H_COUNT };
 
-static const char *const hook_names[H_COUNT] = { "isEnabledFor", "_log", "handle",
-							  "callHandlers" };
+static const char *const hook_names[H_COUNT] = { "isEnabledFor", "handle", "callHandlers" };
 
 enum {
 	K_LEVEL,
@@ -54,11 +52,12 @@ enum {
 	K_DISABLE,
 	K_CACHE,
 	K_FILTER,
+	K_LEVELNO,
 	K_COUNT,
 };
 
 static const char *const key_names[K_COUNT] = { "level",    "parent",  "propagate", "disabled",
-						"manager",  "disable", "_cache",    "filter" };
+						"manager",  "disable", "_cache",    "filter", "levelno" };
 
 /* Shared by the wrappers of one interpreter (a capsule each wrapper holds). */
 struct hookstate {
@@ -67,8 +66,6 @@ struct hookstate {
 	PyObject *record_cls; /* logging.LogRecord */
 	PyObject *name[H_COUNT];
 	PyObject *key[K_COUNT];
-	PyObject *ie_wrapper; /* our isEnabledFor on logging.Logger (borrowed; NULL if off) */
-	bool ie_stock;	      /* ...wrapping logging's own Logger.isEnabledFor */
 	bool active;	      /* a session records: the wrappers act */
 };
 
@@ -94,12 +91,14 @@ struct wrapper {
 	int kind;	 /* H_* */
 };
 
-/* The logger whose _log() is creating a record that does not exist untraced (borrowed, compared
- * only); the record our callHandlers() is running the original for; whether isEnabledFor()
- * must answer as untraced. */
-static _Thread_local PyObject *tl_widened;
+/* The last isEnabledFor() of this thread that answered true only for LTTng: its logger
+ * (borrowed, compared only) and level. The record it lets the logger create is the next one its
+ * handle() gets at that level (Logger.debug() & co. call isEnabledFor(), then _log(), which
+ * runs no code of the program's in between but a LogRecord factory). Also the record our
+ * callHandlers() is running the original for. */
+static _Thread_local PyObject *tl_mark;
+static _Thread_local long tl_mark_level;
 static _Thread_local PyObject *tl_record;
-static _Thread_local int tl_untraced;
 
 static void hookstate_free(PyObject *cap)
 {
@@ -169,7 +168,8 @@ static int reaches_root(struct hookstate *st, PyObject *logger)
 
 /* isEnabledFor(@level) as the official agent makes it (the root level taken as NOTSET), and
  * the record's chain reaching the root: whether the agent would record at @level. 1, 0, -1. */
-static int agent_enabled_for(struct hookstate *st, PyObject *logger, PyObject *level_obj)
+static int agent_enabled_for(struct hookstate *st, PyObject *logger, PyObject *level_obj,
+			     long *levelp)
 {
 	PyObject *manager, *v, *c, *next;
 	long level, lv;
@@ -179,7 +179,7 @@ static int agent_enabled_for(struct hookstate *st, PyObject *logger, PyObject *l
 	if (!pt_logging_tp_enabled() || !PyLong_Check(level_obj)) {
 		return 0;
 	}
-	level = PyLong_AsLong(level_obj);
+	level = *levelp = PyLong_AsLong(level_obj);
 	if (level == -1 && PyErr_Occurred()) {
 		return -1;
 	}
@@ -245,80 +245,46 @@ static PyObject *w_isenabled(struct wrapper *w, PyObject *const *args, Py_ssize_
 {
 	struct hookstate *st = state_of(w);
 	PyObject *res;
+	long level;
 	int t;
 
 	res = PyObject_Vectorcall(w->orig, args, nargs, kwnames);
-	if (!res || res == Py_True || !st || !st->active || tl_untraced || nargs != 2 ||
-	    kwnames) {
+	if (!res || res == Py_True || !st || !st->active || nargs != 2 || kwnames) {
 		return res;
 	}
-	t = agent_enabled_for(st, args[0], args[1]);
+	t = agent_enabled_for(st, args[0], args[1], &level);
 	if (t < 0) {
 		PyErr_Clear(); /* never an error of ours in the program */
 		return res;
 	}
 	if (t) {
+		tl_mark = args[0];
+		tl_mark_level = level;
 		Py_DECREF(res);
 		return Py_NewRef(Py_True);
 	}
 	return res;
 }
 
-/* What @logger.isEnabledFor(@level) answers untraced: 1, 0, -1 with an exception. */
-static int untraced_enabled(struct hookstate *st, PyObject *logger, PyObject *level)
+/* Whether @record, given to @logger, is the one the mark allowed (then the mark is used up):
+ * a record that exists for LTTng only. */
+static bool take_mark(struct hookstate *st, PyObject *logger, PyObject *record)
 {
-	PyObject *v, *cache;
-	int t;
+	PyObject *v;
+	long level;
 
-	/* The stock method, not overridden: its cache holds only its own answers. */
-	if (st->ie_stock && _PyType_Lookup(Py_TYPE(logger), st->name[H_ISENABLED]) ==
-				    st->ie_wrapper) {
-		if ((t = attr_true(logger, st->key[K_DISABLED])) != 0) {
-			return t < 0 ? -1 : 0;
-		}
-		cache = PyObject_GetAttr(logger, st->key[K_CACHE]);
-		if (!cache) {
-			return -1;
-		}
-		v = PyDict_Check(cache) ? PyDict_GetItemWithError(cache, level) : NULL;
-		Py_DECREF(cache);
-		if (v == Py_True || v == Py_False) {
-			return v == Py_True;
-		}
-		if (PyErr_Occurred()) {
-			return -1;
-		}
+	if (tl_mark != logger) {
+		return false;
 	}
-	tl_untraced++;
-	v = PyObject_CallMethodObjArgs(logger, st->name[H_ISENABLED], level, NULL);
-	tl_untraced--;
-	if (!v) {
-		return -1;
+	v = PyObject_GetAttr(record, st->key[K_LEVELNO]);
+	level = v && PyLong_Check(v) ? PyLong_AsLong(v) : -1;
+	Py_XDECREF(v);
+	PyErr_Clear();
+	if (level != tl_mark_level) {
+		return false;
 	}
-	t = PyObject_IsTrue(v);
-	Py_DECREF(v);
-	return t;
-}
-
-static PyObject *w_log(struct wrapper *w, PyObject *const *args, Py_ssize_t nargs,
-		       PyObject *kwnames)
-{
-	PyObject *orig = w->orig, *res, *saved = tl_widened;
-	struct hookstate *st = state_of(w);
-	int exists;
-
-	if (!st || !st->active || nargs < 2) {
-		return PyObject_Vectorcall(orig, args, nargs, kwnames);
-	}
-	exists = untraced_enabled(st, args[0], args[1]);
-	if (exists < 0) {
-		PyErr_Clear();
-		exists = 1;
-	}
-	tl_widened = exists ? NULL : args[0];
-	res = PyObject_Vectorcall(orig, args, nargs, kwnames);
-	tl_widened = saved;
-	return res;
+	tl_mark = NULL;
+	return true;
 }
 
 /* A record made for LTTng only: Logger.handle() as the official agent's records go through it
@@ -326,15 +292,12 @@ static PyObject *w_log(struct wrapper *w, PyObject *const *args, Py_ssize_t narg
  * callHandlers() (the program's, a subclass's) never sees it. */
 static PyObject *forward_only(struct hookstate *st, PyObject *logger, PyObject *record)
 {
-	PyObject *rv = NULL, *saved = tl_widened;
-	int t;
+	PyObject *rv = NULL;
 
-	if ((t = attr_true(logger, st->key[K_DISABLED])) != 0) {
+	if (attr_true(logger, st->key[K_DISABLED]) != 0) {
 		goto out;
 	}
-	tl_widened = NULL; /* the filters' own logging is the program's */
 	rv = PyObject_CallMethodObjArgs(logger, st->key[K_FILTER], record, NULL);
-	tl_widened = saved;
 	if (!rv || PyObject_IsTrue(rv) <= 0) {
 		goto out;
 	}
@@ -365,7 +328,8 @@ static PyObject *w_handle(struct wrapper *w, PyObject *const *args, Py_ssize_t n
 {
 	struct hookstate *st = state_of(w);
 
-	if (!st || !st->active || nargs != 2 || kwnames || tl_widened != args[0]) {
+	if (!st || !st->active || nargs != 2 || kwnames || tl_mark != args[0] ||
+	    !take_mark(st, args[0], args[1])) {
 		return PyObject_Vectorcall(w->orig, args, nargs, kwnames);
 	}
 	return forward_only(st, args[0], args[1]);
@@ -385,7 +349,8 @@ static PyObject *w_callhandlers(struct wrapper *w, PyObject *const *args, Py_ssi
 	}
 	logger = args[0];
 	record = args[1];
-	widened = tl_widened == logger;
+	/* (a subclass's handle() that does not call Logger.handle()) */
+	widened = tl_mark == logger && take_mark(st, logger, record);
 	if (widened) {
 		/* made for LTTng only: the program's handlers never see it */
 		res = Py_NewRef(Py_None);
@@ -410,7 +375,7 @@ static PyObject *w_callhandlers(struct wrapper *w, PyObject *const *args, Py_ssi
 typedef PyObject *(*hook_fn)(struct wrapper *w, PyObject *const *args, Py_ssize_t nargs,
 			    PyObject *kwnames);
 
-static const hook_fn hook_fns[H_COUNT] = { w_isenabled, w_log, w_handle, w_callhandlers };
+static const hook_fn hook_fns[H_COUNT] = { w_isenabled, w_handle, w_callhandlers };
 
 static PyObject *wrapper_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
 				    PyObject *kwnames)
@@ -654,10 +619,6 @@ int pt_loghooks_install(struct pt_loghooks **hooksp, PyObject *logging, PyObject
 		if (!w) {
 			return -1;
 		}
-		if (i == H_ISENABLED) {
-			st->ie_stock = pt_logging_stock_function(cur, "Logger.isEnabledFor");
-			st->ie_wrapper = w;
-		}
 		if (PyObject_SetAttr(h->cls, st->name[i], w) < 0) {
 			Py_DECREF(w);
 			return -1;
@@ -688,9 +649,6 @@ void pt_loghooks_remove(struct pt_loghooks *h)
 		if (PyObject_SetAttr(h->cls, st->name[i], w->orig) < 0) {
 			pt_log_pyerr("cannot give logging.Logger its method back");
 			continue;
-		}
-		if (i == H_ISENABLED) {
-			st->ie_wrapper = NULL;
 		}
 		Py_CLEAR(h->wrapper[i]);
 	}

@@ -47,12 +47,12 @@ int pt_logging_emit(PyObject *handler, PyObject *record, bool quiet);
 /* Whether @f is `logging`'s own function @qualname. Never raises. */
 bool pt_logging_stock_function(PyObject *f, const char *qualname);
 
-/* logging-hooks.c: logging.Logger's isEnabledFor, _log, handle and callHandlers wrapped while a
+/* logging-hooks.c: logging.Logger's isEnabledFor, handle and callHandlers wrapped while a
  * session records, so that the records the official agent would record reach LTTng while the
  * program sees what it sees untraced. */
 struct pt_loghooks;
 
-/* Wraps the four methods (those not already ours) and lets the wrappers act; *@hooks is
+/* Wraps the three methods (those not already ours) and lets the wrappers act; *@hooks is
  * allocated on first use. 0, or -1 with an exception. */
 int pt_loghooks_install(struct pt_loghooks **hooks, PyObject *logging, PyObject *handler);
 

@@ -246,7 +246,7 @@ PYTRACE_API int pytrace_detach(PyInterpreterState *interp);
  * Unlike the agent, libpytrace adds no handler and leaves the root logger's level alone: the
  * program prints what it prints untraced (basicConfig(), logging.lastResort, its handlers). Only
  * while a session records `lttng_python:event` in this process, logging.Logger's isEnabledFor,
- * _log, handle and callHandlers are wrapped at class level (libpytrace's watcher wraps them
+ * handle and callHandlers are wrapped at class level (libpytrace's watcher wraps them
  * within about 20 ms of a session starting and unwraps them when none records, so a program
  * pays nothing while nobody records); isEnabledFor() then also answers true for the levels the
  * agent records. If a session records when this is called, `logging` is imported and the

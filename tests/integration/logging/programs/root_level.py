@@ -9,4 +9,4 @@ root = logging.getLogger()
 print("root", [type(h).__name__ for h in root.handlers], root.level)
 # what is seen while a session records: logging.Logger's methods wrapped (LoggerMethod)
 print("methods", *(type(logging.Logger.__dict__[m]).__name__
-                   for m in ("isEnabledFor", "_log", "callHandlers")))
+                   for m in ("isEnabledFor", "handle", "callHandlers")))
