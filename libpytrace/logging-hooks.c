@@ -50,14 +50,13 @@ enum {
 	K_DISABLED,
 	K_MANAGER,
 	K_DISABLE,
-	K_CACHE,
 	K_FILTER,
 	K_LEVELNO,
 	K_COUNT,
 };
 
 static const char *const key_names[K_COUNT] = { "level",    "parent",  "propagate", "disabled",
-						"manager",  "disable", "_cache",    "filter", "levelno" };
+						"manager",  "disable", "filter",   "levelno" };
 
 /* Shared by the wrappers of one interpreter (a capsule each wrapper holds). */
 struct hookstate {
