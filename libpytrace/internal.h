@@ -442,8 +442,8 @@ struct pt_interp {
 	bool eval_hook;		 /* 3.11 fast mode: our frame evaluation function is installed */
 	/* logging.c: forwarding of Python logging (written with the GIL, read by the watcher) */
 	bool logging;		 /* switched on */
-	bool log_installed;	 /* our handler is on the root logger */
-	bool log_failed;	 /* putting it there failed: not retried until nobody records */
+	bool log_installed;	 /* logging.Logger's methods are wrapped */
+	bool log_failed;	 /* wrapping failed: not retried until nobody records */
 	struct pt_logging *log;	 /* the module, handler type and instance (GIL) */
 	struct pt_interp *next;
 };

@@ -7,11 +7,12 @@
  * second one, so `lttng enable-event --python` rules (turned by lttng into `lttng_python:*` with
  * a filter on logger_name and int_loglevel) apply to our records exactly as to the agent's.
  *
- * The handler is `_libpytrace.LTTngHandler`, a subclass of logging.Handler created per
- * interpreter (PyType_FromSpecWithBases) whose handle() and emit() are C. Like the agent's, it is
- * on the root logger only while some session enables `lttng_python:event` in this process: the
- * watcher (watch.c) adds and removes it, so a program costs nothing more while nobody records.
- * While it is there the root logger's level is NOTSET, as `import lttngust` sets it.
+ * The records are formatted by `_libpytrace.LTTngHandler`, a subclass of logging.Handler created
+ * per interpreter (PyType_FromSpecWithBases) whose handle() and emit() are C. It is on no logger:
+ * while some session enables `lttng_python:event` in this process, logging.Logger's methods are
+ * wrapped (logging-hooks.c) so that the records the agent's handler on the root logger would get
+ * reach it, while the program sees its root logger untouched. The watcher (watch.c) wraps and
+ * unwraps them, so a program costs nothing more while nobody records.
  *
  * emit() formats without running Python code in the common case: the handler's formatter is
  * the stock logging.Formatter('%(asctime)s') and the record a stock logging.LogRecord (both
@@ -96,7 +97,7 @@ bool pt_logging_wanted(void)
 }
 
 /* Per record: does any session enable the event at all (one load)? */
-static inline bool agent_enabled(void)
+bool pt_logging_tp_enabled(void)
 {
 	if (!__atomic_load_n(&agent_tracepoint, __ATOMIC_ACQUIRE)) {
 		return false;
@@ -218,10 +219,9 @@ static inline bool type_unchanged(PyTypeObject *type, unsigned int tag)
 #endif
 }
 
-/* Whether @cls.@name is logging's own function @qualname. */
-static bool stock_function(PyObject *cls, const char *name, const char *qualname)
+bool pt_logging_stock_function(PyObject *f, const char *qualname)
 {
-	PyObject *f = PyObject_GetAttrString(cls, name), *q = NULL, *m = NULL;
+	PyObject *q = NULL, *m = NULL;
 	bool ok = false;
 
 	if (f && PyFunction_Check(f)) {
@@ -231,9 +231,19 @@ static bool stock_function(PyObject *cls, const char *name, const char *qualname
 		     !PyUnicode_CompareWithASCIIString(q, qualname) &&
 		     !PyUnicode_CompareWithASCIIString(m, "logging");
 	}
-	Py_XDECREF(f);
 	Py_XDECREF(q);
 	Py_XDECREF(m);
+	PyErr_Clear();
+	return ok;
+}
+
+/* Whether @cls.@name is logging's own function @qualname. */
+static bool stock_function(PyObject *cls, const char *name, const char *qualname)
+{
+	PyObject *f = PyObject_GetAttrString(cls, name);
+	bool ok = pt_logging_stock_function(f, qualname);
+
+	Py_XDECREF(f);
 	PyErr_Clear();
 	return ok;
 }
@@ -600,8 +610,9 @@ static int handle_error(struct logtype *lt, PyObject *self, PyObject *record)
 	return 0;
 }
 
-/* emit() proper: 0, or -1 with an exception that must propagate (see handle_error()). */
-static int emit(struct logtype *lt, PyObject *self, PyObject *record)
+/* emit() proper: 0, or -1 with an exception that must propagate (see handle_error()). With
+ * @quiet, an error is not reported (a record that exists for LTTng only). */
+static int emit_as(struct logtype *lt, PyObject *self, PyObject *record, bool quiet)
 {
 	PyObject *asctime = NULL, *msg = NULL, *name = NULL, *func = NULL, *tname = NULL;
 	PyObject *lineno = NULL, *level = NULL, *thread = NULL;
@@ -609,7 +620,7 @@ static int emit(struct logtype *lt, PyObject *self, PyObject *record)
 	const char *u_asc, *u_msg, *u_name, *u_func, *u_tname;
 	int ret = 0;
 
-	if (!agent_enabled() || official_present(lt)) {
+	if (!pt_logging_tp_enabled() || official_present(lt)) {
 		return 0;
 	}
 	if (!(asctime = format_asctime(lt, self, record)) || !(msg = format_msg(lt, record)) ||
@@ -622,7 +633,14 @@ static int emit(struct logtype *lt, PyObject *self, PyObject *record)
 	    !(u_asc = field_utf8(asctime, &k_asc)) || !(u_msg = field_utf8(msg, &k_msg)) ||
 	    !(u_name = field_utf8(name, &k_name)) || !(u_func = field_utf8(func, &k_func)) ||
 	    !(u_tname = field_utf8(tname, &k_tname))) {
-		ret = handle_error(lt, self, record);
+		if (!quiet) {
+			ret = handle_error(lt, self, record);
+		} else if (PyErr_ExceptionMatches(PyExc_Exception) &&
+			   !PyErr_ExceptionMatches(PyExc_RecursionError)) {
+			PyErr_Clear();
+		} else {
+			ret = -1;
+		}
 		goto out;
 	}
 	agent_tracepoint(u_asc, u_msg, u_name, u_func, field_uint(lineno), field_uint(level),
@@ -642,6 +660,22 @@ out:
 	Py_XDECREF(k_func);
 	Py_XDECREF(k_tname);
 	return ret;
+}
+
+static int emit(struct logtype *lt, PyObject *self, PyObject *record)
+{
+	return emit_as(lt, self, record, false);
+}
+
+int pt_logging_emit(PyObject *handler, PyObject *record, bool quiet)
+{
+	struct logtype *lt = logtype_of(Py_TYPE(handler));
+
+	if (!lt) {
+		PyErr_Clear();
+		return 0;
+	}
+	return emit_as(lt, handler, record, quiet);
 }
 
 static PyObject *handler_emit(PyObject *self, PyObject *record)
@@ -863,10 +897,8 @@ static PyObject *imported(const char *name)
 struct pt_logging {
 	PyObject *module;  /* _libpytrace, as registered in sys.modules */
 	PyObject *type;	   /* LTTngHandler */
-	PyObject *handler; /* the instance put on the root logger */
-	PyObject *root;	   /* the root logger it is on */
-	long saved_level;  /* the root logger's level before it was set to NOTSET */
-	bool level_set;
+	PyObject *handler; /* the instance that formats and records for the hooks */
+	struct pt_loghooks *hooks; /* logging.Logger's methods wrapped (logging-hooks.c) */
 };
 
 /* The handler type of @pi, created on first use (needs `logging`). Borrowed. */
@@ -878,13 +910,14 @@ static PyObject *interp_type(struct pt_interp *pi, PyObject *logging)
 	return pi->log->type;
 }
 
-/* Puts the handler on the root logger. With @may_import, imports `logging` if the program has
- * not yet (the caller's thread, never the watcher's); otherwise waits for the program to. */
+/* Wraps logging.Logger's methods (logging-hooks.c): the root logger keeps its handlers and
+ * level. With @may_import, imports `logging` if the program has not yet (the caller's thread,
+ * never the watcher's); otherwise waits for the program to. */
 static void install(struct pt_interp *pi, bool may_import)
 {
 	struct pt_logging *log = pi->log;
 	struct pt_exc exc = pt_exc_save();
-	PyObject *logging, *level = NULL, *res = NULL;
+	PyObject *logging;
 
 	logging = may_import ? PyImport_ImportModule("logging") : imported("logging");
 	if (!logging) {
@@ -896,66 +929,29 @@ static void install(struct pt_interp *pi, bool may_import)
 	if (!log->handler && !(log->handler = PyObject_CallObject(log->type, NULL))) {
 		goto out;
 	}
-	Py_CLEAR(log->root);
-	log->root = PyObject_CallMethod(logging, "getLogger", NULL);
-	if (!log->root || !(level = PyObject_GetAttrString(log->root, "level"))) {
-		goto out;
-	}
-	/* As `import lttngust` does: every record of every logger reaches the root's handlers
-	 * unless a logger on the way sets a level (so app.logger.info() of Flask is recorded). */
-	log->saved_level = PyLong_AsLong(level);
-	if (PyErr_Occurred()) {
-		goto out;
-	}
-	log->level_set = log->saved_level != 0;
-	if (log->level_set && !(res = PyObject_CallMethod(log->root, "setLevel", "i", 0))) {
-		goto out;
-	}
-	Py_XDECREF(res);
-	res = PyObject_CallMethod(log->root, "addHandler", "O", log->handler);
-	if (res) {
+	if (pt_loghooks_install(&log->hooks, logging, log->handler) == 0) {
 		__atomic_store_n(&pi->log_installed, true, __ATOMIC_RELEASE);
-		pt_debug("logging: handler on the root logger of interp=%lld", (long long)pi->id);
+		pt_debug("logging: forwarding in interp=%lld", (long long)pi->id);
 	}
 out:
 	if (PyErr_Occurred()) {
-		pt_log_pyerr("cannot put the logging handler on the root logger");
+		pt_log_pyerr("cannot wrap logging.Logger's methods");
+		pt_loghooks_remove(log->hooks);
 		__atomic_store_n(&pi->log_failed, true, __ATOMIC_RELEASE);
 	}
-	Py_XDECREF(res);
-	Py_XDECREF(level);
 	Py_XDECREF(logging);
 	pt_exc_restore(exc);
 }
 
 static void uninstall(struct pt_interp *pi)
 {
-	struct pt_logging *log = pi->log;
 	struct pt_exc exc = pt_exc_save();
-	PyObject *res, *level, *ust;
 
 	__atomic_store_n(&pi->log_installed, false, __ATOMIC_RELEASE);
-	if (!log->root) {
-		goto out;
-	}
-	res = PyObject_CallMethod(log->root, "removeHandler", "O", log->handler);
-	Py_XDECREF(res);
-	/* Give the root logger its level back, unless the program set one meanwhile or lttngust
-	 * (which wants NOTSET for its own handler) is loaded. */
-	ust = imported("lttngust");
-	level = PyObject_GetAttrString(log->root, "level");
-	if (log->level_set && !ust && level && PyLong_Check(level) && PyLong_AsLong(level) == 0) {
-		res = PyObject_CallMethod(log->root, "setLevel", "l", log->saved_level);
-		Py_XDECREF(res);
-	}
-	log->level_set = false;
-	Py_XDECREF(ust);
-	Py_XDECREF(level);
-	Py_CLEAR(log->root);
-	pt_debug("logging: handler off the root logger of interp=%lld", (long long)pi->id);
-out:
+	pt_loghooks_remove(pi->log->hooks);
+	pt_debug("logging: forwarding off in interp=%lld", (long long)pi->id);
 	if (PyErr_Occurred()) {
-		pt_log_pyerr("cannot take the logging handler off the root logger");
+		pt_log_pyerr("cannot give logging.Logger its methods back");
 	}
 	pt_exc_restore(exc);
 }
@@ -1048,7 +1044,7 @@ void pt_logging_free(struct pt_interp *pi)
 	}
 	Py_XDECREF(log->module);
 	Py_XDECREF(log->handler);
-	Py_XDECREF(log->root);
+	pt_loghooks_free(log->hooks);
 	Py_XDECREF(log->type);
 	PyMem_RawFree(log);
 	pi->log = NULL;

@@ -25,16 +25,42 @@ void pt_logging_detach(struct pt_interp *pi);
 int pt_logging_set(struct pt_interp *pi, bool on);
 
 /* Whether a session records `lttng_python:event` in this process (the agent library's
- * tracepoint): the handler is on the root logger only then. Lock-free, no GIL. */
+ * tracepoint): logging.Logger's methods are wrapped only then. Lock-free, no GIL. */
 bool pt_logging_wanted(void);
 
-/* Watcher: puts the handler on the root logger (@want) or takes it off. Never imports
+/* Watcher: wraps logging.Logger's methods (@want) or unwraps them. Never imports
  * `logging` (that would run module code on the watcher's thread): a program that has not
  * imported it yet is retried at the next round. */
 void pt_logging_apply(struct pt_interp *pi, bool want);
 
 /* Whether the watcher must act on @pi for @want (registry lock held; reads flags only). */
 bool pt_logging_needs(const struct pt_interp *pi, bool want);
+
+/* Whether any session enables `lttng_python:event` (one load; no GIL). */
+bool pt_logging_tp_enabled(void);
+
+/* Records @record through @handler (an LTTngHandler) as its emit() does: 0, or -1 with an
+ * exception that must propagate (KeyboardInterrupt & co.); other errors go to handleError(),
+ * or, with @quiet (a record that exists for LTTng only), nowhere. */
+int pt_logging_emit(PyObject *handler, PyObject *record, bool quiet);
+
+/* Whether @f is `logging`'s own function @qualname. Never raises. */
+bool pt_logging_stock_function(PyObject *f, const char *qualname);
+
+/* logging-hooks.c: logging.Logger's isEnabledFor, handle and callHandlers wrapped while a
+ * session records, so that the records the official agent would record reach LTTng while the
+ * program sees what it sees untraced. */
+struct pt_loghooks;
+
+/* Wraps the three methods (those not already ours) and lets the wrappers act; *@hooks is
+ * allocated on first use. 0, or -1 with an exception. */
+int pt_loghooks_install(struct pt_loghooks **hooks, PyObject *logging, PyObject *handler);
+
+/* The wrappers pass through; each still set on logging.Logger is replaced by what it wrapped
+ * (one the program set after ours stays). NULL: no-op. */
+void pt_loghooks_remove(struct pt_loghooks *hooks);
+
+void pt_loghooks_free(struct pt_loghooks *hooks);
 
 /* Frees what pt_interp keeps for forwarding (last reference to @pi dropped, GIL held). */
 void pt_logging_free(struct pt_interp *pi);

@@ -233,7 +233,8 @@ PYTRACE_API int pytrace_detach(PyInterpreterState *interp);
 /**
  * Forward the Python `logging` records of an attached interpreter to LTTng.
  *
- * Each record that reaches the handlers of the root logger is recorded as an
+ * Each record that the official Python agent (`lttngust`, whose handler sits on the root logger
+ * with the root level NOTSET) would record is recorded as an
  * `lttng_python:event`, with the fields and formatting of the official Python agent
  * (`lttngust`): `asctime` (the record's time as logging formats it, followed by the formatted
  * traceback when the record carries exc_info), `msg` (record.getMessage()), `logger_name`,
@@ -243,18 +244,18 @@ PYTRACE_API int pytrace_detach(PyInterpreterState *interp);
  * name, `--loglevel`, `--loglevel-only`) and `lttng disable-event --python` select records
  * exactly as with the official agent.
  *
- * As with the agent, the handler (`_libpytrace.LTTngHandler`, a logging.Handler) is on the root
- * logger only while a session records `lttng_python:event` in this process: libpytrace's
- * watcher adds it within about 20 ms of a session starting and removes it when none records,
- * so a program pays nothing while nobody records. While it is there the root logger's level is
- * NOTSET, as `import lttngust` sets it (records of every level reach the root logger's
- * handlers unless a logger on the way sets a level); its former level is given back when the
- * handler is removed, unless the program changed it meanwhile. If a session records when this
- * is called, `logging` is imported and the handler added before it returns. When the program
- * also uses `lttngust` and its handler is on the root logger, that handler records and ours
- * stands down: every record is recorded once. Errors while formatting a record (a failing
- * `__str__`, wrong format arguments) are reported by the handler's handleError(), as Python's
- * own handlers do, and never raised into the program. Details: docs/logging.md.
+ * Unlike the agent, libpytrace adds no handler and leaves the root logger's level alone: the
+ * program prints what it prints untraced (basicConfig(), logging.lastResort, its handlers). Only
+ * while a session records `lttng_python:event` in this process, logging.Logger's isEnabledFor,
+ * handle and callHandlers are wrapped at class level (libpytrace's watcher wraps them
+ * within about 20 ms of a session starting and unwraps them when none records, so a program
+ * pays nothing while nobody records); isEnabledFor() then also answers true for the levels the
+ * agent records. If a session records when this is called, `logging` is imported and the
+ * methods wrapped before it returns. When the program also uses `lttngust` and its handler is
+ * on the root logger, that handler records and libpytrace stands down: every record is
+ * recorded once. Errors while formatting a record (a failing `__str__`, wrong format
+ * arguments) are reported by the handler's handleError(), as Python's own handlers do, and
+ * never raised into the program. Details: docs/logging.md.
  *
  * Calling it when forwarding is already on does nothing and returns 0.
  *

@@ -106,7 +106,9 @@ def test_root_level_like_the_agent():
     assert run.returncode == 0, run.stderr
     assert [(e["logger_name"], e["msg"], e["int_loglevel"]) for e in run.events] == [
         ("app", "info from app", 20), ("app", "debug from app", 10)]
-    assert run.stdout == "root ['LTTngHandler'] 0\n"
+    # the program sees its root logger as untraced: no handler, level WARNING
+    assert run.stdout == ("root [] 30\n"
+                          "methods LoggerMethod LoggerMethod LoggerMethod\n")
     assert run.stderr == ""
 
 
@@ -115,9 +117,9 @@ def test_switch_from_python():
     assert run.returncode == 0, run.stderr
     assert [e["msg"] for e in run.events] == ["one", "three"]
     assert run.stdout.splitlines() == [
-        "start True ['LTTngHandler'] 0",
-        "disabled False [] 30",          # the root logger's level is given back
-        "enabled True ['LTTngHandler'] 0",
+        "start True [] 30",              # the root logger is never touched
+        "disabled False [] 30",
+        "enabled True [] 30",
     ]
 
 
@@ -131,7 +133,7 @@ def test_pytrace_run_no_logging(how):
     run = loglib.run(args, env=env)
     assert run.returncode == 0, run.stderr
     assert run.events == []
-    assert run.stdout == "root [] 30\n"
+    assert run.stdout == "root [] 30\nmethods function function function\n"
 
 
 def test_pytrace_run_help():
@@ -147,12 +149,12 @@ def test_bad_variable_runs_untraced():
 
 
 def test_nothing_added_without_python_session():
-    """A session that records only the call events (not Python logging): the root logger
-    keeps no handler and its level."""
+    """A session that records only the call events (not Python logging): logging.Logger keeps
+    its own methods."""
     t = lttngharness.run_traced([loglib.PYTRACE_RUN, prog("root_level.py")],
                                 env=loglib.env(), events="python:*")
     assert t.returncode == 0, t.stderr
-    assert t.stdout == "root [] 30\n"
+    assert t.stdout == "root [] 30\nmethods function function function\n"
     r = subprocess.run([loglib.PYTRACE_RUN, prog("root_level.py")], capture_output=True,
                        text=True, env=loglib.env())
-    assert r.stdout == "root [] 30\n" and r.stderr == ""
+    assert r.stdout == "root [] 30\nmethods function function function\n" and r.stderr == ""

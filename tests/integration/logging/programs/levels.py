@@ -28,6 +28,9 @@ class Oracle(logging.Handler):
 
 
 logging.getLogger().addHandler(Oracle())
+# Every record reaches the root's handlers (the oracle), as every record reaches the official
+# agent's handler: its root level is NOTSET.
+logging.getLogger().setLevel(logging.NOTSET)
 LOGGERS = [logging.getLogger(), logging.getLogger("app"), logging.getLogger("app.sub"),
            logging.getLogger("other")]
 LEVELS = [logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL]
