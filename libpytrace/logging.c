@@ -169,8 +169,12 @@ struct logtype {
 	size_t asctime_len;
 };
 
+/* Bumped when a struct logtype is freed: the per-thread cache of logtype_of() is then stale. */
+static unsigned int logtype_gen;
+
 static void logtype_free(struct logtype *lt)
 {
+	__atomic_add_fetch(&logtype_gen, 1, __ATOMIC_RELEASE);
 	Py_XDECREF(lt->base_init);
 	Py_XDECREF(lt->base_handle);
 	Py_XDECREF(lt->formatter);
@@ -195,17 +199,38 @@ static void state_capsule_free(PyObject *capsule)
 	PyErr_Clear();
 }
 
-/* The state of @type (our handler type or a subclass): NULL with an exception if none. */
+/* The state of @type (our handler type or a subclass): NULL with an exception if none. The
+ * lookup of the type's attribute cost more than the rest of a record's formatting: the last
+ * answer is kept per thread, keyed by the type, its interpreter (one state per interpreter) and
+ * logtype_gen. */
 static struct logtype *logtype_of(PyTypeObject *type)
 {
-	PyObject *cap = PyObject_GetAttrString((PyObject *)type, STATE_ATTR);
+	static __thread struct {
+		PyTypeObject *type;
+		PyInterpreterState *interp;
+		unsigned int gen;
+		struct logtype *lt;
+	} last;
+	unsigned int gen = __atomic_load_n(&logtype_gen, __ATOMIC_ACQUIRE);
+	PyInterpreterState *interp = PyInterpreterState_Get();
+	PyObject *cap;
 	struct logtype *lt;
 
+	if (last.lt && last.type == type && last.interp == interp && last.gen == gen) {
+		return last.lt;
+	}
+	cap = PyObject_GetAttrString((PyObject *)type, STATE_ATTR);
 	if (!cap) {
 		return NULL;
 	}
 	lt = PyCapsule_GetPointer(cap, STATE_ATTR);
 	Py_DECREF(cap);
+	if (lt) {
+		last.type = type;
+		last.interp = interp;
+		last.gen = gen;
+		last.lt = lt;
+	}
 	return lt;
 }
 
@@ -352,6 +377,7 @@ static bool asctime_fast(struct logtype *lt, PyObject *record, char *buf, size_t
 	PyObject *msecs = PyObject_GetAttr(record, lt->str[S_MSECS]);
 	double c, m;
 	struct tm tm;
+	long long ms;
 	time_t t;
 	int n;
 
@@ -380,9 +406,20 @@ static bool asctime_fast(struct logtype *lt, PyObject *record, char *buf, size_t
 		lt->daylight = daylight;
 		lt->tzname0 = tzname[0];
 	}
-	/* '%03d' % msecs: truncated toward zero. */
-	n = snprintf(buf, size, "%s,%03lld", lt->asctime, (long long)m);
-	return n > 0 && (size_t)n < size;
+	/* ',%03d' % msecs: truncated toward zero; msecs is in [0, 1000) for the stock record. */
+	ms = (long long)m;
+	if (ms < 0 || ms > 999 || lt->asctime_len + 5 > size) {
+		n = snprintf(buf, size, "%s,%03lld", lt->asctime, ms);
+		return n > 0 && (size_t)n < size;
+	}
+	memcpy(buf, lt->asctime, lt->asctime_len);
+	buf += lt->asctime_len;
+	buf[0] = ',';
+	buf[1] = (char)('0' + ms / 100);
+	buf[2] = (char)('0' + ms / 10 % 10);
+	buf[3] = (char)('0' + ms % 10);
+	buf[4] = '\0';
+	return true;
 }
 
 /* Appends "\n" (unless @s already ends with one) and @extra to @s, as Formatter.format() does.
