@@ -138,28 +138,42 @@ static int attr_true(PyObject *obj, PyObject *key)
 	return t;
 }
 
+/* One step up the chain a record of *@c (a strong reference, not the root) travels: to its
+ * parent if it propagates. 1: moved; 0: the chain stops before the root (`propagate = False`,
+ * or a Logger outside the hierarchy); -1 with an exception. *@c is released unless moved. */
+static int step_up(struct hookstate *st, PyObject **c)
+{
+	PyObject *next;
+	int t;
+
+	if ((t = attr_true(*c, st->key[K_PROPAGATE])) <= 0) {
+		Py_DECREF(*c);
+		return t;
+	}
+	next = PyObject_GetAttr(*c, st->key[K_PARENT]);
+	Py_DECREF(*c);
+	if (!next) {
+		return -1;
+	}
+	if (next == Py_None) {
+		Py_DECREF(next);
+		return 0;
+	}
+	*c = next;
+	return 1;
+}
+
 /* Whether the official agent's handler on the root logger would get the records that @logger
  * hands to its handlers: no `propagate = False` before the root. 1, 0, -1 with an exception. */
 static int reaches_root(struct hookstate *st, PyObject *logger)
 {
-	PyObject *c = Py_NewRef(logger), *next;
+	PyObject *c = Py_NewRef(logger);
 	int t;
 
 	while (c != st->root) {
-		if ((t = attr_true(c, st->key[K_PROPAGATE])) <= 0) {
-			Py_DECREF(c);
+		if ((t = step_up(st, &c)) <= 0) {
 			return t;
 		}
-		next = PyObject_GetAttr(c, st->key[K_PARENT]);
-		Py_DECREF(c);
-		if (!next) {
-			return -1;
-		}
-		if (next == Py_None) {
-			Py_DECREF(next);
-			return 0; /* a Logger outside the hierarchy */
-		}
-		c = next;
 	}
 	Py_DECREF(c);
 	return 1;
@@ -170,7 +184,7 @@ static int reaches_root(struct hookstate *st, PyObject *logger)
 static int agent_enabled_for(struct hookstate *st, PyObject *logger, PyObject *level_obj,
 			     long *levelp)
 {
-	PyObject *manager, *v, *c, *next;
+	PyObject *manager, *v, *c;
 	long level, lv;
 	bool eff_found = false;
 	int t;
@@ -217,20 +231,9 @@ static int agent_enabled_for(struct hookstate *st, PyObject *logger, PyObject *l
 				eff_found = true;
 			}
 		}
-		if ((t = attr_true(c, st->key[K_PROPAGATE])) <= 0) {
-			Py_DECREF(c);
+		if ((t = step_up(st, &c)) <= 0) {
 			return t;
 		}
-		next = PyObject_GetAttr(c, st->key[K_PARENT]);
-		Py_DECREF(c);
-		if (!next) {
-			return -1;
-		}
-		if (next == Py_None) {
-			Py_DECREF(next);
-			return 0;
-		}
-		c = next;
 	}
 	Py_DECREF(c);
 	return eff_found || level >= 0;
