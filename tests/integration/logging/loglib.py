@@ -29,13 +29,11 @@ def prog(name):
     return os.path.join(PROGRAMS, name)
 
 
-class Run:
+class Run(lttngharness.Trace):
+    """A Trace of the lttng_python:event records (no trace directory is kept: path is None)."""
+
     def __init__(self, returncode, stdout, stderr, events, discarded):
-        self.returncode = returncode
-        self.stdout = stdout
-        self.stderr = stderr
-        self.events = events
-        self.discarded = discarded
+        super().__init__(returncode, stdout, stderr, events, discarded, None)
 
     def oracle(self):
         """The records the program logged (its JSON lines), with the trace's field names."""
