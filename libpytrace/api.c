@@ -22,8 +22,6 @@
 #define ATTACHED_KEY "libpytrace.attached"
 #define EXIT_KEY "libpytrace.at_exit"
 
-#define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
-
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t registry_cond = PTHREAD_COND_INITIALIZER;
 static struct pt_interp *registry;
@@ -299,34 +297,40 @@ static int exit_hook_set(struct pt_interp *pi, bool on)
 	return 0;
 }
 
-/*
- * Copies the caller's options into @out (zeroed defaults for what it does not pass), following
- * the `sz` contract of the header.
- */
-static int opts_load(const char *func, const struct pytrace_attach_opts *opts,
-		     struct pytrace_attach_opts *out)
+int pt_opts_copy(const char *func, const void *opts, size_t known, void *out, size_t out_size)
 {
-	const size_t known = offsetofend(struct pytrace_attach_opts, pytrace_attach_opts__last_field);
+	const unsigned char *in = opts;
+	size_t sz;
 
-	memset(out, 0, sizeof(*out));
-	out->sz = sizeof(*out);
+	memset(out, 0, out_size);
+	*(size_t *)out = out_size;
 	if (!opts) {
 		return 0;
 	}
-	if (opts->sz < sizeof(size_t)) {
-		pt_warn("%s: opts->sz=%zu is smaller than sizeof(size_t)", func, opts->sz);
+	sz = *(const size_t *)opts;
+	if (sz < sizeof(size_t)) {
+		pt_warn("%s: opts->sz=%zu is smaller than sizeof(size_t)", func, sz);
 		return -EINVAL;
 	}
-	for (size_t i = known; i < opts->sz; i++) {
-		if (((const unsigned char *)opts)[i]) {
+	for (size_t i = known; i < sz; i++) {
+		if (in[i]) {
 			pt_warn("%s: opts has non-zero byte %zu beyond the %zu bytes this "
-				"library knows (opts->sz=%zu)", func, i, known, opts->sz);
+				"library knows (opts->sz=%zu)", func, i, known, sz);
 			return -EINVAL;
 		}
 	}
-	memcpy((char *)out + sizeof(size_t), (const char *)opts + sizeof(size_t),
-	       (opts->sz < known ? opts->sz : known) - sizeof(size_t));
+	memcpy((char *)out + sizeof(size_t), in + sizeof(size_t),
+	       (sz < known ? sz : known) - sizeof(size_t));
 	return 0;
+}
+
+static int opts_load(const char *func, const struct pytrace_attach_opts *opts,
+		     struct pytrace_attach_opts *out)
+{
+	return pt_opts_copy(func, opts,
+			    offsetofend(struct pytrace_attach_opts,
+					pytrace_attach_opts__last_field),
+			    out, sizeof(*out));
 }
 
 /* The calling thread's own thread state, or NULL when it holds none: in 3.11 the "unchecked"

@@ -12,6 +12,7 @@
 #include "compat.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -56,6 +57,16 @@ struct pt_config {
 	struct pt_glob *include; /* NULL: every module */
 	struct pt_glob *exclude;
 };
+
+#define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
+
+/*
+ * Copies a caller's options struct (first field `size_t sz`) into @out (@out_size bytes,
+ * zeroed first; its sz set to @out_size), following the `sz` contract of pytrace.h: @known is
+ * how many bytes of it this library knows; bytes past them must be zero. NULL @opts: defaults.
+ * -EINVAL (logged, naming @func) otherwise.
+ */
+int pt_opts_copy(const char *func, const void *opts, size_t known, void *out, size_t out_size);
 
 /* Bumped by every configuration change of any interpreter (relaxed atomic). */
 extern unsigned int pt_config_gen;

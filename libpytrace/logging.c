@@ -105,6 +105,44 @@ bool pt_logging_tp_enabled(void)
 	return lttng_ust_tracepoint_enabled(lttng_python, event);
 }
 
+int pt_logging_agent(void)
+{
+	static bool logged;
+
+	if (agent_ok()) {
+		return 0;
+	}
+	if (!__atomic_exchange_n(&logged, true, __ATOMIC_RELAXED)) {
+		pt_warn("cannot load %s: %s", AGENT_LIB, agent_error);
+	}
+	return -ENOENT;
+}
+
+void pt_logging_record(const char *msg, const char *logger, const char *func,
+		       unsigned int level, const char *thread_name)
+{
+	char asctime[64], day[48], tname[16];
+	struct timespec now;
+	struct tm tm;
+
+	if (!pt_logging_tp_enabled()) {
+		return;
+	}
+	/* logging.Formatter's default asctime: local time, then ",mmm". */
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (!localtime_r(&now.tv_sec, &tm) || !strftime(day, sizeof(day), "%Y-%m-%d %H:%M:%S",
+							  &tm)) {
+		day[0] = '\0';
+	}
+	snprintf(asctime, sizeof(asctime), "%s,%03ld", day, now.tv_nsec / 1000000);
+	if (!thread_name) {
+		thread_name = pthread_getname_np(pthread_self(), tname, sizeof(tname)) ? "" : tname;
+	}
+	/* The `thread` of a logging record: threading.get_ident(), pthread_self() on Linux. */
+	agent_tracepoint(asctime, msg, logger, func, 0, level,
+			 (unsigned int)(unsigned long)pthread_self(), thread_name);
+}
+
 /* ---- the handler type's state (one per interpreter) ---- */
 
 enum {

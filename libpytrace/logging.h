@@ -39,6 +39,15 @@ bool pt_logging_needs(const struct pt_interp *pi, bool want);
 /* Whether any session enables `lttng_python:event` (one load; no GIL). */
 bool pt_logging_tp_enabled(void);
 
+/* Loads the agent library if it is not yet: 0, or -ENOENT (the reason logged once). No GIL. */
+int pt_logging_agent(void);
+
+/* Records one `lttng_python:event` made in C (request.c's lab records), when a session enables
+ * the event: @msg, @logger, @func, @level, the calling thread and @thread_name (NULL: its
+ * kernel name), asctime now. pt_logging_agent() must have succeeded. No GIL needed. */
+void pt_logging_record(const char *msg, const char *logger, const char *func,
+		       unsigned int level, const char *thread_name);
+
 /* Records @record through @handler (an LTTngHandler) as its emit() does: 0, or -1 with an
  * exception that must propagate (KeyboardInterrupt & co.); other errors go to handleError(),
  * or, with @quiet (a record that exists for LTTng only), nowhere. */

@@ -383,6 +383,112 @@ PYTRACE_API int pytrace_span_end(const char *name, uint64_t id);
 PYTRACE_API int pytrace_mark(const char *name, const char *const *keys, const char *const *values,
 			     size_t n_attrs);
 
+/**
+ * An HTTP request for pytrace_request_begin() (docs/events.md, "Requests"). Every string is
+ * UTF-8 and NUL-terminated, copied by pytrace_request_begin(); NULL is recorded as "".
+ * Declare it with PYTRACE_OPTS(pytrace_request_opts, o, .method = "GET", ...). (Since 0.4.)
+ */
+struct pytrace_request_opts {
+	/** Size of this struct as the caller knows it: `sizeof(struct pytrace_request_opts)`. */
+	size_t sz;
+	/** The method: `"GET"`. */
+	const char *method;
+	/** The path, without the query string: `"/users/7"`. */
+	const char *path;
+	/** The name of the handler that serves it (Flask's endpoint: `"users.show"`); NULL when
+	 *  no route matched. */
+	const char *endpoint;
+	/** The route that matched, as written by the application (`"/users/<int:id>"`); NULL when
+	 *  none did. Requests of one route share it, whatever their path. */
+	const char *rule;
+	/**
+	 * The request's W3C `traceparent` header (Trace Context), or NULL. When valid, its trace id
+	 * and parent id are recorded in `request_entry`, so that the requests of one trace can be
+	 * followed from service to service; an invalid one is recorded as absent (never an error).
+	 */
+	const char *traceparent;
+	/**
+	 * Non-NULL: also record the two logging records of the Trace Compass "Python XML analysis"
+	 * lab, as `lttng_python:event` (the official Python agent's event; recorded by
+	 * `lttng enable-event --python`): funcName `tracing_entry` at the begin and `tracing_exit`
+	 * at the end, level INFO, with this logger name and the message "METHOD ROUTE" (the rule,
+	 * or the path when none matched). Needs the agent library, liblttng-ust-python-agent.so.1.
+	 * These records go to LTTng only, never to the program's `logging` handlers.
+	 */
+	const char *lab_logger;
+	/** The `threadName` of those records (the lab's analysis tells threads apart by it); NULL:
+	 *  the calling thread's kernel name (pthread_getname_np()). */
+	const char *thread_name;
+	size_t : 0;
+};
+#define pytrace_request_opts__last_field thread_name
+
+/** A request being recorded, from pytrace_request_begin() to pytrace_request_end(). */
+struct pytrace_request;
+
+/**
+ * Begin a request: record a `python:request_entry` event on the calling thread, and (with
+ * @p opts->lab_logger) the lab's `tracing_entry` record.
+ *
+ * Like spans, requests are recorded whenever a session enables their events, attached or not,
+ * and never make libpytrace install its hooks. When no session enables `python:request_entry`,
+ * `python:request_exit` or (with @p opts->lab_logger) `lttng_python:event`, nothing is
+ * allocated or recorded and *@p req is NULL: pass it to pytrace_request_end() all the same, so
+ * that the events of a request always come in pairs (a session started in the middle of a
+ * request records the requests that begin after it).
+ *
+ * @param opts The request (see struct pytrace_request_opts); NULL is an empty request.
+ * @param[out] req The request to end, or NULL when nothing records it.
+ * @return 0 on success (*@p req may be NULL);
+ *         -EINVAL if @p req is NULL or @p opts breaks the `sz` contract (logged);
+ *         -ENOENT if @p opts->lab_logger is set but the agent library cannot be loaded (logged
+ *                 once; nothing is recorded, *@p req is NULL);
+ *         -ENOMEM (nothing is recorded, *@p req is NULL).
+ *
+ * GIL: not needed. Thread safety: MT-Safe. Not async-signal-safe (it allocates). (Since 0.4.)
+ */
+PYTRACE_API int pytrace_request_begin(const struct pytrace_request_opts *opts,
+				      struct pytrace_request **req);
+
+/**
+ * End a request: record `python:request_exit` with its status and duration (and, with a
+ * lab_logger, the lab's `tracing_exit` record) on the calling thread, and free @p req.
+ *
+ * @param req What pytrace_request_begin() gave; NULL is a no-op returning 0.
+ * @param status The HTTP status sent (500 for a request that failed before a response existed).
+ * @param error The name of the exception or error that ended the request, or NULL for none.
+ * @return 0.
+ *
+ * GIL: not needed. Thread safety: MT-Safe for distinct requests; a request is ended once, by one
+ * thread (usually the one that began it). Not async-signal-safe. (Since 0.4.)
+ */
+PYTRACE_API int pytrace_request_end(struct pytrace_request *req, int status, const char *error);
+
+/**
+ * Whether pytrace_request_begin() would record anything now: a session enables
+ * `python:request_entry` or `python:request_exit`, or, with @p lab_records, `lttng_python:event`.
+ * One load per event: a server asks it before it gathers a request's strings, so that a request
+ * costs next to nothing while nobody records.
+ *
+ * @param lab_records Whether the caller sets struct pytrace_request_opts.lab_logger: the agent
+ *        library is loaded on first use, so a server may call this once at start-up to learn
+ *        that the lab records are impossible.
+ * @return 1 if it would, 0 if not;
+ *         -ENOENT if @p lab_records is true and the agent library cannot be loaded (logged once).
+ *
+ * GIL: not needed. Thread safety: MT-Safe. (Since 0.4.)
+ */
+PYTRACE_API int pytrace_request_recording(bool lab_records);
+
+/**
+ * The id recorded in the request's events: unique in the process (a counter from 1).
+ *
+ * @return The id, or 0 for NULL.
+ *
+ * GIL: not needed. Thread safety: MT-Safe, async-signal-safe. (Since 0.4.)
+ */
+PYTRACE_API uint64_t pytrace_request_id(const struct pytrace_request *req);
+
 #ifdef __cplusplus
 }
 #endif

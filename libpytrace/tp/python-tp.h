@@ -228,6 +228,58 @@ LTTNG_UST_TRACEPOINT_EVENT(python, mark,
 	)
 )
 
+/*
+ * HTTP requests (docs/events.md, "Requests"): pytrace_request_begin(), pytrace_request_end()
+ * and the shim's pytrace.flask. Strings are "" when unknown (no route matched, no traceparent).
+ */
+LTTNG_UST_TRACEPOINT_EVENT(python, request_entry,
+	LTTNG_UST_TP_ARGS(
+		uint64_t, id,
+		const char *, method,
+		const char *, path,
+		const char *, endpoint,
+		const char *, rule,
+		const char *, trace_id,
+		const char *, parent_span_id,
+		int32_t, tid
+	),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint64_t, id, id)
+		lttng_ust_field_string(method, method)
+		lttng_ust_field_string(path, path)
+		lttng_ust_field_string(endpoint, endpoint)
+		lttng_ust_field_string(rule, rule)
+		lttng_ust_field_string(trace_id, trace_id)
+		lttng_ust_field_string(parent_span_id, parent_span_id)
+		lttng_ust_field_integer(int32_t, tid, tid)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(python, request_exit,
+	LTTNG_UST_TP_ARGS(
+		uint64_t, id,
+		const char *, method,
+		const char *, path,
+		const char *, endpoint,
+		const char *, rule,
+		int32_t, status,
+		uint64_t, duration_ns,
+		const char *, error,
+		int32_t, tid
+	),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint64_t, id, id)
+		lttng_ust_field_string(method, method)
+		lttng_ust_field_string(path, path)
+		lttng_ust_field_string(endpoint, endpoint)
+		lttng_ust_field_string(rule, rule)
+		lttng_ust_field_integer(int32_t, status, status)
+		lttng_ust_field_integer(uint64_t, duration_ns, duration_ns)
+		lttng_ust_field_string(error, error)
+		lttng_ust_field_integer(int32_t, tid, tid)
+	)
+)
+
 #endif /* PYTRACE_TP_PYTHON_TP_H */
 
 #include <lttng/tracepoint-event.h>

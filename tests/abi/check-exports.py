@@ -22,8 +22,12 @@ EXPECTED = {
     'pytrace_span_begin': 'PYTRACE_0.3',
     'pytrace_span_end': 'PYTRACE_0.3',
     'pytrace_mark': 'PYTRACE_0.3',
+    'pytrace_request_begin': 'PYTRACE_0.4',
+    'pytrace_request_end': 'PYTRACE_0.4',
+    'pytrace_request_id': 'PYTRACE_0.4',
+    'pytrace_request_recording': 'PYTRACE_0.4',
 }
-VERSION_NODES = {'PYTRACE_0.1', 'PYTRACE_0.2', 'PYTRACE_0.3'}
+VERSION_NODES = {'PYTRACE_0.1', 'PYTRACE_0.2', 'PYTRACE_0.3', 'PYTRACE_0.4'}
 
 
 def run(cmd):
