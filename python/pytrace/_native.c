@@ -25,6 +25,8 @@
 
 #include <pytrace/pytrace.h>
 
+#include "_native.h"
+
 #if PY_VERSION_HEX < 0x03090000
 #define PyInterpreterState_Get _PyInterpreterState_Get /* public from 3.9 on */
 #endif
@@ -39,8 +41,7 @@ static inline PyObject *Py_NewRef(PyObject *o)
 /* pytrace._native.AgentLibraryError: a RuntimeError, so that the launcher can fall back. */
 static PyObject *agent_library_error;
 
-/* Raises the Python exception for libpytrace's error @err of @what ("attach", ...). */
-static PyObject *raise_errno(const char *what, int err)
+PyObject *pt_native_raise(const char *what, int err)
 {
 	switch (err) {
 	case -ELIBACC:
@@ -117,7 +118,7 @@ static PyObject *native_attach(PyObject *self, PyObject *args)
 		return NULL;
 	}
 	err = pytrace_attach(PyInterpreterState_Get(), &o);
-	return err ? raise_errno("attach", err) : Py_NewRef(Py_None);
+	return err ? pt_native_raise("attach", err) : Py_NewRef(Py_None);
 }
 
 static PyObject *native_configure(PyObject *self, PyObject *args)
@@ -130,7 +131,7 @@ static PyObject *native_configure(PyObject *self, PyObject *args)
 		return NULL;
 	}
 	err = pytrace_config_set(PyInterpreterState_Get(), &o);
-	return err ? raise_errno("configure", err) : Py_NewRef(Py_None);
+	return err ? pt_native_raise("configure", err) : Py_NewRef(Py_None);
 }
 
 static PyObject *native_detach(PyObject *self, PyObject *unused)
@@ -140,7 +141,7 @@ static PyObject *native_detach(PyObject *self, PyObject *unused)
 	(void)self;
 	(void)unused;
 	err = pytrace_detach(PyInterpreterState_Get());
-	return err ? raise_errno("detach", err) : Py_NewRef(Py_None);
+	return err ? pt_native_raise("detach", err) : Py_NewRef(Py_None);
 }
 
 static PyObject *native_forward_logging(PyObject *self, PyObject *arg)
@@ -153,7 +154,7 @@ static PyObject *native_forward_logging(PyObject *self, PyObject *arg)
 		return NULL;
 	}
 	err = on ? pytrace_logging_enable(interp) : pytrace_logging_disable(interp);
-	return err ? raise_errno("forward_logging", err) : Py_NewRef(Py_None);
+	return err ? pt_native_raise("forward_logging", err) : Py_NewRef(Py_None);
 }
 
 static PyObject *native_version(PyObject *self, PyObject *unused)
@@ -304,7 +305,7 @@ static PyObject *begin(const char *func, PyObject *name, PyObject *attrs)
 	err = pytrace_span_begin(cname, a.keys, a.values, a.n, &id);
 	attrs_free(&a);
 	if (err) {
-		return raise_errno("span", err);
+		return pt_native_raise("span", err);
 	}
 	return PyLong_FromUnsignedLongLong(id);
 }
@@ -325,7 +326,7 @@ static int end(const char *func, PyObject *name, uint64_t id)
 		return -1;
 	}
 	if (err) {
-		raise_errno("span", err);
+		pt_native_raise("span", err);
 		return -1;
 	}
 	return 0;
@@ -387,7 +388,7 @@ static PyObject *native_mark(PyObject *self, PyObject *args, PyObject *kwargs)
 	if (!cname) {
 		return NULL;
 	}
-	return err ? raise_errno("mark", err) : Py_NewRef(Py_None);
+	return err ? pt_native_raise("mark", err) : Py_NewRef(Py_None);
 }
 
 /* The Span type: a context manager; pytrace.span subclasses it to add the decorator. */
@@ -614,7 +615,8 @@ PyMODINIT_FUNC PyInit__native(void)
 		Py_DECREF(m);
 		return NULL;
 	}
-	if (PyModule_AddIntConstant(m, "MODE_EVENTS", PYTRACE_MODE_EVENTS) < 0 ||
+	if (pt_native_add_requests(m) < 0 ||
+	    PyModule_AddIntConstant(m, "MODE_EVENTS", PYTRACE_MODE_EVENTS) < 0 ||
 	    PyModule_AddIntConstant(m, "MODE_FAST", PYTRACE_MODE_FAST) < 0) {
 		Py_DECREF(m);
 		return NULL;
