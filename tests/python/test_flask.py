@@ -292,3 +292,27 @@ print("ok")
     assert lines[3] == "RuntimeError pytrace.flask: application 'a' is already instrumented"
     assert lines[4].startswith("RuntimeError pytrace.flask: application 'b' has already served")
     assert lines[5] == "ok"
+
+
+def test_hostile_strings_never_raise():
+    """A path with a NUL and a header with undecodable bytes come from clients: recorded escaped,
+    the response is the application's."""
+    code = r'''
+import flask
+from pytrace.flask import Pytrace
+app = flask.Flask("h")
+Pytrace(app)
+@app.route("/<path:p>")
+def echo(p):
+    return "ok"
+c = app.test_client()
+print(c.get("/a%00b").status_code, c.get("/caf%C3%A9").status_code,
+      c.get("/x", headers={"traceparent": "00-\udcff"}).status_code)
+'''
+    t = retried(lttngharness.run_traced, [PYTHON, "-c", code], env=ENV, events=REQUEST_EVENTS)
+    assert t.returncode == 0, t.stderr
+    assert t.stdout.split() == ["200", "200", "200"]
+    entries = [e for e in t.events if e["event"] == "request_entry"]
+    assert [e["path"] for e in entries] == ["/a\\x00b", "/caf\u00e9", "/x"]
+    assert entries[2]["trace_id"] == "-"
+    assert len([e for e in t.events if e["event"] == "request_exit"]) == 3
