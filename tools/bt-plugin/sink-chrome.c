@@ -7,8 +7,8 @@
  *
  * Streamed: each interval is written when it ends, so memory is bounded by the threads' open
  * intervals (their stack depth), never by the size of the trace. Viewers need the complete
- * events of one track to nest; an interval that ends while intervals opened after it are still
- * open (a span ended in a callee, asyncio interleaving) splits those at that moment.
+ * events of one track to nest: each thread has a track of frames and one of spans and requests
+ * (iv_close()).
  *
  * babeltrace2 runs a sink on one thread; no locking.
  */
@@ -35,12 +35,12 @@ enum {
 	S_NSTR
 };
 
-enum iv_flag { F_SPLIT = 1, F_CONTINUED = 2, F_UNFINISHED = 4, F_UNSTARTED = 8 };
+enum iv_flag { F_CLIPPED = 1, F_UNFINISHED = 2, F_UNSTARTED = 4 };
 
 struct interval {
 	enum iv_kind kind;
 	int sub;      /* the entry's kind (call, resume, active) */
-	int flags;    /* F_CONTINUED once reopened after a split */
+	int flags;    /* F_CLIPPED once its start moved */
 	int64_t ts;   /* start */
 	int64_t line; /* first line */
 	uint64_t id;  /* span or request id */
@@ -60,7 +60,12 @@ struct thread {
 	bool restating;
 	size_t restate_pos;
 	int64_t restate_ts;
+	bool span_track; /* its metadata is written */
 };
+
+/* The chrome track of a thread's spans and requests: a tid no thread has (Linux's are below
+ * 2^22). */
+#define SPAN_TRACK (INT64_C(1) << 30)
 
 struct chrome {
 	bt_self_component *self;
@@ -751,15 +756,20 @@ static void iv_ids(struct thread *th, struct interval *iv)
 	}
 }
 
+static bool is_frame(const struct interval *iv)
+{
+	return iv->kind == IV_PY || iv->kind == IV_C || iv->kind == IV_NATIVE;
+}
+
 static const char *const entry_kinds[] = { "call", "resume", "active" };
 static const char *const return_kinds[] = { "return", "yield", "unwind", "detach" };
 
 static void out_flags(struct chrome *c, int flags)
 {
-	static const char *const names[] = { "split", "continued", "unfinished", "unstarted" };
+	static const char *const names[] = { "clipped", "unfinished", "unstarted" };
 	size_t i;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 3; i++) {
 		if (flags & (1 << i)) {
 			out_key(c, names[i]);
 			out_str(c, "true");
@@ -786,7 +796,7 @@ static void chrome_interval(struct chrome *c, const struct thread *th, const str
 	out_key(c, "pid");
 	out_i64(c, th->pid);
 	out_key(c, "tid");
-	out_i64(c, th->tid);
+	out_i64(c, th->tid + (is_frame(iv) ? 0 : SPAN_TRACK));
 	out_key(c, "args");
 	out_open(c, '{');
 	switch (iv->kind) {
@@ -962,24 +972,40 @@ static void iv_emit(struct chrome *c, const struct thread *th, const struct inte
 	c->spans_out++;
 }
 
-/* Ends stack[i] at @ts. In chrome format, the intervals above it end there too (split) and go
- * on from there, so that the track stays nested; zipkin and otlp have no such constraint. */
+/* Ends stack[i] at @ts. The chrome format keeps each of a thread's two tracks nested (frames;
+ * spans and requests, which need not nest with frames: a request begins and ends in hooks of
+ * the framework's own frames): intervals of its track still open above it are frames whose
+ * end was never recorded (they end with it, unfinished) or spans that go on from its end
+ * (clipped). Zipkin and otlp need no nesting and keep the recorded times. */
 static void iv_close(struct chrome *c, struct thread *th, size_t i, int64_t ts, int flags,
 		     const struct pt_event *end_ev)
 {
-	size_t j;
+	struct interval *st = th->stack;
+	int64_t end = ts;
+	size_t j, k;
 
-	if (c->format == FMT_CHROME) {
-		for (j = th->depth - 1; j > i; j--) {
-			iv_emit(c, th, &th->stack[j], ts, F_SPLIT, NULL);
-			th->stack[j].ts = ts;
-			th->stack[j].flags |= F_CONTINUED;
+	for (j = th->depth - 1; c->format == FMT_CHROME && j > i && j < th->depth; j--) {
+		if (is_frame(&st[j]) != is_frame(&st[i])) {
+			continue;
+		} else if (is_frame(&st[j])) {
+			iv_emit(c, th, &st[j], ts, F_UNFINISHED, NULL);
+			free(st[j].block);
+			st[j].block = NULL;
+		} else if (st[j].ts < ts) {
+			st[j].ts = ts;
+			st[j].flags |= F_CLIPPED;
 		}
 	}
-	iv_emit(c, th, &th->stack[i], ts, flags, end_ev);
-	free(th->stack[i].block);
-	memmove(&th->stack[i], &th->stack[i + 1], (th->depth - i - 1) * sizeof(th->stack[0]));
-	th->depth--;
+	iv_emit(c, th, &st[i], end, flags, end_ev);
+	free(st[i].block);
+	st[i].block = NULL;
+	/* drop what ended */
+	for (j = k = i; j < th->depth; j++) {
+		if (st[j].block) {
+			st[k++] = st[j];
+		}
+	}
+	th->depth = k;
 }
 
 /* Ends every interval from @from up, innermost first, at @ts. */
@@ -1171,6 +1197,10 @@ static void on_event(const struct pt_event *ev, void *data)
 		iv = iv_push(c, th, ev->kind == PT_SPAN_BEGIN ? IV_SPAN : IV_REQUEST, ev);
 		if (iv && !chrome) {
 			iv_ids(th, iv);
+		} else if (iv && !th->span_track) {
+			th->span_track = true;
+			chrome_metadata(c, "thread_name", th->pid, th->tid + SPAN_TRACK,
+					"spans of %" PRId64, th->tid);
 		}
 		break;
 	case PT_SPAN_END:
