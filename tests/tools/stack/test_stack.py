@@ -191,3 +191,27 @@ def test_truncated_trace(keep_index):
         os.truncate(biggest, os.path.getsize(biggest) - 1000)
         err = failed_cleanly(view(dst))
         assert "ERROR:" in err and "CAUSED BY" in err
+
+
+# ---- the plugin under valgrind: no error, no definite leak, on the decoding and error paths ----
+
+@pytest.mark.parametrize("mode", ["events", "fast"])
+def test_valgrind(mode):
+    valgrind = shutil.which("valgrind")
+    if not valgrind:
+        if os.environ.get("CI") == "true":
+            pytest.fail("valgrind is not installed")
+        pytest.skip("valgrind is not installed")
+    t = record("calls", mode)
+    vg = [valgrind, "--error-exitcode=99", "--leak-check=full",
+          "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite"]
+    r = subprocess.run(vg + [BABELTRACE2, f"--plugin-path={PLUGIN_DIR}", t.path,
+                             "-c", "sink.pytrace.stack"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert normalize(r.stdout) == normalize(view(t.path).stdout)
+    # A component that fails to initialize frees what it had made.
+    r = subprocess.run(vg + [BABELTRACE2, f"--plugin-path={PLUGIN_DIR}", t.path,
+                             "-c", "sink.pytrace.stack", "-p", "color=\"maybe\""],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr
