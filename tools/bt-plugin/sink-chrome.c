@@ -80,7 +80,7 @@ struct chrome {
 	size_t len;
 	bool write_error, started, first_item, first_member;
 	int write_errno;
-	int64_t origin; /* chrome: ts of the first event, ts are relative to it */
+	int64_t origin; /* chrome: ts are relative to the trace's first event */
 	struct thread **threads; /* open addressing by (pid, tid) */
 	size_t nthreads, tcap;
 	int64_t *pids;
@@ -1149,7 +1149,7 @@ static void on_event(const struct pt_event *ev, void *data)
 	if (c->error[0]) {
 		return;
 	}
-	if (!c->started) {
+	if (!c->started) { /* a trace whose events have no clock */
 		c->started = true;
 		c->origin = ev->ts;
 	}
@@ -1306,9 +1306,8 @@ static bt_value_map_foreach_entry_const_func_status check_key(const char *key,
 			return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
 		}
 	}
-	BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(c->self,
-		"sink.pytrace.chrome: unknown parameter `%s` (known: format, path, progress, "
-		"service)", key);
+	/* the cause is appended after the loop: an interrupting function must not set one */
+	snprintf(c->error, sizeof(c->error), "%s", key);
 	return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_INTERRUPT;
 }
 
@@ -1341,6 +1340,9 @@ static bool configure(struct chrome *c, const bt_value *params)
 
 	if (bt_value_map_foreach_entry_const(params, check_key, c) !=
 	    BT_VALUE_MAP_FOREACH_ENTRY_CONST_STATUS_OK) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(c->self,
+			"sink.pytrace.chrome: unknown parameter `%s` (known: format, path, progress, "
+			"service)", c->error);
 		return false;
 	}
 	if (!param_str(c, params, "format", "chrome", &format)) {
@@ -1538,6 +1540,14 @@ bt_component_class_sink_consume_method_status pt_chrome_consume(bt_self_componen
 		return error(c, "cannot read the trace (see the causes above)");
 	}
 	for (i = 0; i < count; i++) {
+		if (!c->started && bt_message_get_type(msgs[i]) == BT_MESSAGE_TYPE_EVENT &&
+		    bt_message_event_borrow_stream_class_default_clock_class_const(msgs[i])) {
+			/* The trace's first event: the decoder may deliver a thread's fast-mode
+			 * records, stamped earlier, after another thread's later events. */
+			c->started = !bt_clock_snapshot_get_ns_from_origin(
+				bt_message_event_borrow_default_clock_snapshot_const(msgs[i]),
+				&c->origin);
+		}
 		if (!err) {
 			err = pt_decoder_push(c->dec, msgs[i]);
 		}
