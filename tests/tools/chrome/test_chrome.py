@@ -474,3 +474,73 @@ def test_stdout_and_progress():
     assert [s["name"] for s in json.loads(r.stdout)] == ["outer", "work"]
     for line in r.stderr.splitlines():
         assert SUMMARY.match(line) or re.match(r"^\d+ events read \(\d+/s\)$", line), line
+
+
+# ---- memory: bounded by the stacks, not by the trace ----
+
+def record_calls(n):
+    """A trace of programs/many.py making @n calls in per-event mode, its frames only
+    (PYTRACE_INCLUDE), on a blocking channel: the program waits for the consumer rather than
+    lose events (LTTNG_UST_ALLOW_BLOCKING). Not read back by the harness: bt2 in Python would
+    take a minute."""
+    lttngharness.ensure_sessiond()
+    name = f"pytrace-chrome-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    outdir = tempfile.mkdtemp(prefix="pytrace-trace-", dir=_tmp)
+    lttng = lttngharness._lttng
+    lttng("create", name, f"--output={outdir}")
+    try:
+        lttng("enable-channel", "-u", "-s", name, "--buffers-pid", "--subbuf-size=4M",
+              "--num-subbuf=8", "--blocking-timeout=inf", "chan")
+        lttng("enable-event", "-u", "-s", name, "-c", "chan",
+              "python:function__entry,python:function__return")
+        env = dict(os.environ, PYTRACE_INCLUDE="__main__", LTTNG_UST_ALLOW_BLOCKING="1")
+        proc = subprocess.Popen(["/bin/sh", "-c", 'kill -STOP $$; exec "$@"', "sh", RUN,
+                                 os.path.join(PROGRAMS, "many.py"), str(n)],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _, status = os.waitpid(proc.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status)
+        lttng("track", "-u", "-s", name, f"--vpid={proc.pid}")
+        lttng("start", name)
+        os.kill(proc.pid, signal.SIGCONT)
+        out, err = proc.communicate(timeout=120)
+        lttng("stop", name)
+    finally:
+        lttng("destroy", name, check=False)
+    assert (proc.returncode, out) == (0, b"done\n"), err
+    return outdir
+
+
+# Runs argv and prints its maximum RSS (KiB): a process of its own, so that no other child of
+# the test counts.
+MAXRSS = """
+import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+sys.stderr.write(r.stderr)
+print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def maxrss(path, sink, *params):
+    """(babeltrace2's maximum RSS in KiB, its stderr) for @sink on the trace at @path."""
+    r = subprocess.run([sys.executable, "-c", MAXRSS, BABELTRACE2, f"--plugin-path={PLUGIN_DIR}",
+                        path, "-c", sink, *params], capture_output=True, text=True, timeout=300)
+    rc, rss = (int(x) for x in r.stdout.split())
+    assert rc == 0, r.stderr
+    return rss, r.stderr
+
+
+def test_memory_does_not_grow_with_the_trace():
+    # babeltrace2's own RSS grows with the trace (its CTF source maps the stream files): the
+    # sink's growth is measured against sink.utils.dummy's on the same traces.
+    need("babeltrace2", os.path.exists(BABELTRACE2))
+    chrome, dummy = {}, {}
+    for n in (100_000, 1_000_000):
+        path = retried(record_calls, n)
+        chrome[n], err = maxrss(path, "sink.pytrace.chrome", "-p", 'path="/dev/null"')
+        dummy[n], _ = maxrss(path, "sink.utils.dummy")
+        events, threads, lost, written = summary(err)
+        # the calls, loop() and the module, each an entry and a return; no event lost
+        assert (events, lost, written) == (2 * (n + 2), 0, n + 2)
+        shutil.rmtree(path, ignore_errors=True)
+    growth = (chrome[1_000_000] - chrome[100_000]) - (dummy[1_000_000] - dummy[100_000])
+    assert growth < 4096, (chrome, dummy)
