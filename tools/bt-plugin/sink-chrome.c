@@ -85,7 +85,6 @@ struct chrome {
 	size_t nthreads, tcap;
 	int64_t *pids;
 	size_t npids, pidcap;
-	uint64_t spans_out;	  /* items written */
 	struct timespec progress_at; /* last progress line */
 	uint64_t progress_events;
 	char error[256];	  /* the first failure inside the decoder's callback */
@@ -969,7 +968,6 @@ static void iv_emit(struct chrome *c, const struct thread *th, const struct inte
 	} else {
 		otlp_span(c, th, iv, end, flags, end_ev);
 	}
-	c->spans_out++;
 }
 
 /* Ends stack[i] at @ts. The chrome format keeps each of a thread's two tracks nested (frames;
@@ -1135,7 +1133,6 @@ static void chrome_instant(struct chrome *c, const struct thread *th, const stru
 	}
 	out_close(c, '}');
 	out_close(c, '}');
-	c->spans_out++;
 }
 
 static void on_event(const struct pt_event *ev, void *data)
@@ -1511,12 +1508,15 @@ static bt_component_class_sink_consume_method_status finish(struct chrome *c)
 	if (st->unknown_codes) {
 		fprintf(stderr, ", %" PRIu64 " records of undefined code", st->unknown_codes);
 	}
-	fprintf(stderr, ", %" PRIu64 " events lost (discarded by LTTng)", st->discarded_events);
+	/* the summary as sink.pytrace.stack words it */
+	if (st->discarded_events) {
+		fprintf(stderr, ", %" PRIu64 " events lost (discarded by LTTng)",
+			st->discarded_events);
+	}
 	if (st->discarded_packets) {
 		fprintf(stderr, ", %" PRIu64 " packets lost", st->discarded_packets);
 	}
-	fprintf(stderr, "; %" PRIu64 " %s written\n", c->spans_out,
-		c->format == FMT_CHROME ? "trace events" : "spans");
+	fputc('\n', stderr);
 	return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
 }
 

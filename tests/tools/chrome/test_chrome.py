@@ -49,8 +49,10 @@ TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
-SUMMARY = re.compile(r"^pytrace: (\d+) events, (\d+) threads, (\d+) events lost "
-                     r"\(discarded by LTTng\); (\d+) (trace events|spans) written$", re.M)
+# the summary line every sink of the plugin prints on stderr
+SUMMARY = re.compile(r"^pytrace: (\d+) events, (\d+) threads(?:, \d+ records of undefined code)?"
+                     r"(?:, (\d+) events lost \(discarded by LTTng\))?(?:, \d+ packets lost)?$",
+                     re.M)
 
 # known.py: activations of its functions (module __main__) per thread
 KNOWN_MAIN = {"<module>": 1, "top": 2, "middle": 4, "leaf": 13, "gen": 4, "catches": 1,
@@ -216,9 +218,10 @@ def frames_of(events):
 
 
 def summary(stderr):
+    """(events, threads, events lost) of the sink's summary line."""
     m = SUMMARY.search(stderr)
     assert m, stderr
-    return tuple(int(x) for x in m.groups()[:4])
+    return tuple(int(x or 0) for x in m.groups())
 
 
 # ---- format=chrome on known.py ----
@@ -229,10 +232,10 @@ def test_chrome_known_program(mode):
     assert t.stdout == "done\n"
     r, data = export(t.path)
     assert r.returncode == 0, r.stderr
-    events, threads, lost, written = summary(r.stderr)
+    events, threads, lost = summary(r.stderr)
     assert lost == 0 and threads >= 2
     assert data["displayTimeUnit"] == "ns"
-    assert written == sum(1 for e in data["traceEvents"] if e["ph"] != "M")
+    assert data["otherData"]["events"] == str(events)
     check_nesting(data)
     names = check_metadata(data)
     o = origin(data)
@@ -301,7 +304,6 @@ def test_zipkin_and_otlp_known_program():
     t = record("known.py", "events")
     r, spans = export(t.path, format="zipkin")
     assert r.returncode == 0, r.stderr
-    assert summary(r.stderr)[3] == 2
     begins = {e["name"]: e for e in t.events if e["event"] == "span_begin"}
     ends = {e["name"]: e for e in t.events if e["event"] == "span_end"}
     assert sorted(s["name"] for s in spans) == ["outer", "work"]
@@ -477,6 +479,31 @@ def test_stdout_and_progress():
         assert SUMMARY.match(line) or re.match(r"^\d+ events read \(\d+/s\)$", line), line
 
 
+# ---- the sink under valgrind: no error, no definite leak, on the export and error paths ----
+
+def test_valgrind():
+    valgrind = shutil.which("valgrind")
+    need("valgrind", valgrind)
+    t = record("webapp.py", "fast", include=WEBAPP_INCLUDE)  # small: requests, spans, frames
+    vg = [valgrind, "--error-exitcode=99", "--leak-check=full", "--show-leak-kinds=definite",
+          "--errors-for-leak-kinds=definite", BABELTRACE2, f"--plugin-path={PLUGIN_DIR}",
+          t.path, "-c", "sink.pytrace.chrome", "-p"]
+    out = os.path.join(_tmp, "valgrind.json")
+    r = subprocess.run(vg + [f'path="{out}"'], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    with open(out, encoding="utf-8") as f:
+        data = json.load(f)
+    assert len(complete(data, "python")) == len(frames_of(t.events))
+    assert len(complete(data, "request")) == len(REQUESTS)
+    r = subprocess.run(vg + ['format="zipkin",path="/dev/null"'], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    # A component that fails to initialize frees what it had made.
+    r = subprocess.run(vg + ['format="otlp",path="/nonexistent-dir/x"'], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 1, r.stderr
+
+
 # ---- memory: bounded by the stacks, not by the trace ----
 
 def record_calls(n):
@@ -513,21 +540,24 @@ def record_calls(n):
 
 # Runs argv and prints its maximum RSS (KiB): a process of its own, so that no other child of
 # the test counts.
+# Also counts the complete events of the JSON it writes on stdout.
 MAXRSS = """
 import resource, subprocess, sys
-r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-sys.stderr.write(r.stderr)
-print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE)
+n = sum(1 for line in p.stdout if line.startswith(b'{"ph":"X"'))
+p.wait()
+print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, n)
 """
 
 
-def maxrss(path, sink, *params):
-    """(babeltrace2's maximum RSS in KiB, its stderr) for @sink on the trace at @path."""
+def maxrss(path, sink):
+    """(babeltrace2's maximum RSS in KiB, complete events written, stderr) for @sink on the
+    trace at @path."""
     r = subprocess.run([sys.executable, "-c", MAXRSS, BABELTRACE2, f"--plugin-path={PLUGIN_DIR}",
-                        path, "-c", sink, *params], capture_output=True, text=True, timeout=300)
-    rc, rss = (int(x) for x in r.stdout.split())
+                        path, "-c", sink], capture_output=True, text=True, timeout=300)
+    rc, rss, n = (int(x) for x in r.stdout.split())
     assert rc == 0, r.stderr
-    return rss, r.stderr
+    return rss, n, r.stderr
 
 
 def test_memory_does_not_grow_with_the_trace():
@@ -537,11 +567,11 @@ def test_memory_does_not_grow_with_the_trace():
     chrome, dummy = {}, {}
     for n in (100_000, 1_000_000):
         path = retried(record_calls, n)
-        chrome[n], err = maxrss(path, "sink.pytrace.chrome", "-p", 'path="/dev/null"')
-        dummy[n], _ = maxrss(path, "sink.utils.dummy")
-        events, threads, lost, written = summary(err)
+        chrome[n], written, err = maxrss(path, "sink.pytrace.chrome")
+        dummy[n], _, _ = maxrss(path, "sink.utils.dummy")
         # the calls, loop() and the module, each an entry and a return; no event lost
-        assert (events, lost, written) == (2 * (n + 2), 0, n + 2)
+        assert summary(err) == (2 * (n + 2), 1, 0)
+        assert written == n + 2
         shutil.rmtree(path, ignore_errors=True)
     growth = (chrome[1_000_000] - chrome[100_000]) - (dummy[1_000_000] - dummy[100_000])
     assert growth < 4096, (chrome, dummy)
