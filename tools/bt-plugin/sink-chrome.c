@@ -1066,13 +1066,22 @@ static void end_restate(struct chrome *c, struct thread *th)
 }
 
 /* An end without its beginning (a frame active before the trace starts): it began no later
- * than the thread's first event, or within the interval open when it ends, so that it
- * nests. */
+ * than the thread's first event, or within the interval of its track open when it ends, so
+ * that it nests. */
 static void end_unstarted(struct chrome *c, struct thread *th, enum iv_kind kind,
 			  const struct pt_event *ev)
 {
-	int64_t start = th->depth ? th->stack[th->depth - 1].ts : th->first_ts;
+	bool frame = kind == IV_PY || kind == IV_C || kind == IV_NATIVE;
+	int64_t start = th->first_ts;
 	struct interval *iv;
+	size_t i;
+
+	for (i = th->depth; i-- > 0;) {
+		if (is_frame(&th->stack[i]) == frame) {
+			start = th->stack[i].ts;
+			break;
+		}
+	}
 
 	if (kind == IV_REQUEST && ev->duration_ns && (int64_t)ev->duration_ns <= ev->ts - start) {
 		start = ev->ts - (int64_t)ev->duration_ns;

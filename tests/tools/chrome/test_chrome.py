@@ -724,9 +724,11 @@ def test_strings_are_escaped():
 
 def test_frames_open_at_either_end():
     # A return whose entry predates the trace begins at its thread's first event (or inside
-    # what is open); frames still open at the end close at their thread's last event.
+    # the frame open on its track: the span open then is on the other track); frames still
+    # open at the end close at their thread's last event.
     data = synthetic([
-        entry(1000, 1, "a"), ret(1500, 1, "a"), ret(2000, 1, "before"),
+        entry(1000, 1, "a"), ret(1500, 1, "a"), span(1600, 1, "s", 1), ret(2000, 1, "before"),
+        span_end(2050, 1, "s", 1),
         entry(2100, 1, "b"), entry(2200, 1, "c"), mark(2500, 1, "last", "{}"),
         entry(3000, 2, "other"),
     ])
