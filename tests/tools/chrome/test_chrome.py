@@ -141,13 +141,13 @@ def record(prog, mode, include=None):
     return t
 
 
-def export(path, **params):
-    """(completed process, parsed JSON or None) of the sink on the trace at @path."""
+def export(trace, **params):
+    """(completed process, parsed JSON or None) of the sink on the trace at @trace."""
     out = os.path.join(_tmp, f"out-{uuid.uuid4().hex[:8]}.json")
     params.setdefault("path", out)
     p = ",".join(f"{k}={json.dumps(v) if isinstance(v, str) else v}"
                  for k, v in params.items())
-    r = subprocess.run([BABELTRACE2, f"--plugin-path={PLUGIN_DIR}", path,
+    r = subprocess.run([BABELTRACE2, f"--plugin-path={PLUGIN_DIR}", trace,
                         "-c", "sink.pytrace.chrome", "-p", p],
                        capture_output=True, text=True, timeout=120)
     data = None
@@ -816,3 +816,12 @@ def test_zipkin_parents_and_ids():
     assert o["GET /a"]["status"] == {"code": 2, "message": "pkg.Busy"}
     assert o["inner"]["parentSpanId"] == outer["id"]
     assert o["GET /a"]["startTimeUnixNano"] == str(100 * 10**9 + 100)
+
+
+def test_write_errors_and_foreign_traces():
+    # A full disk fails the graph with the reason; so does a trace with no libpytrace event.
+    t = record("known.py", "events")
+    r, _ = export(t.path, path="/dev/full")
+    assert r.returncode == 1 and "cannot write /dev/full: No space left on device" in r.stderr
+    with pytest.raises(bt2._Error, match="no libpytrace events in this trace"):
+        synthetic([("other:event", 100, dict(tid=1))])
