@@ -32,6 +32,10 @@ RUN = os.environ["PYTRACE_RUN"]
 SHIM = os.environ.get("PYTRACE_SHIM_PATH", "")
 BABELTRACE2 = shutil.which("babeltrace2") or "/usr/bin/babeltrace2"
 REGEN = os.environ.get("PYTRACE_STACK_REGEN") == "1"
+PYTHON = os.environ.get("PYTRACE_PYTHON", "/usr/bin/python3")
+DIST = "/usr/lib/python3/dist-packages"
+FLASK_PACKAGES = ("flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click",
+                  "blinker")
 
 # name: (program, pytrace-run options, needs the shim package `pytrace`, threads)
 CASES = {
@@ -42,15 +46,13 @@ CASES = {
 }
 
 _traces = {}
-
-
-def setup_module():
-    _traces.clear()
+_flask_dir = tempfile.mkdtemp(prefix="pytrace-flask-")
 
 
 def teardown_module():
     for t in _traces.values():
         shutil.rmtree(t.path, ignore_errors=True)
+    shutil.rmtree(_flask_dir, ignore_errors=True)
 
 
 def need_shim(case):
@@ -60,13 +62,27 @@ def need_shim(case):
         pytest.skip("the shim package pytrace is not built")
 
 
+def python_path(tmp):
+    """The shim, and Flask for the build's CPython: its own, or Debian's (pure Python) linked
+    into @tmp, as tests/python/test_flask.py does."""
+    r = subprocess.run([PYTHON, "-c", "import flask"], capture_output=True, timeout=60)
+    if r.returncode == 0:
+        return SHIM
+    for name in FLASK_PACKAGES:
+        src, dst = os.path.join(DIST, name), os.path.join(tmp, name)
+        if os.path.isdir(src) and not os.path.lexists(dst):
+            os.symlink(src, dst)
+    return f"{SHIM}:{tmp}"
+
+
 def record(case, mode):
     """The trace of CASES[case] in @mode ("events" or "fast"), recorded once per module."""
     if (case, mode) in _traces:
         return _traces[case, mode]
     need_shim(case)
     prog, opts = CASES[case][0], CASES[case][1]
-    env = dict(os.environ, PYTRACE_MODE=mode, PYTRACE_INCLUDE="__main__", PYTHONPATH=SHIM)
+    env = dict(os.environ, PYTRACE_MODE=mode, PYTRACE_INCLUDE="__main__",
+               PYTHONPATH=python_path(_flask_dir))
     t = lttngharness.run_traced([RUN, *opts, os.path.join(PROGRAMS, prog)], env=env, keep=True,
                                 python_rules=(("-a",),), contexts=("vtid",))
     assert t.returncode == 0, t.stderr
