@@ -124,20 +124,22 @@ def retried(run, *args, **kw):
                 raise
 
 
-def record(prog, mode, include=None):
+def record(prog, mode, include=None, opts=()):
     """The trace of programs/@prog in @mode ("events" or "fast"), recorded once per module;
-    @include: PYTRACE_INCLUDE (the modules whose frames are recorded), default all."""
-    if (prog, mode) in _traces:
-        return _traces[prog, mode]
+    @include: PYTRACE_INCLUDE (the modules whose frames are recorded), default all; @opts:
+    pytrace-run's options."""
+    key = (prog, mode, tuple(opts))
+    if key in _traces:
+        return _traces[key]
     need("babeltrace2", os.path.exists(BABELTRACE2))
     need("the shim package pytrace (PYTRACE_SHIM_PATH)", SHIM)
     env = dict(os.environ, PYTRACE_MODE=mode, PYTHONPATH=python_path())
     if include:
         env["PYTRACE_INCLUDE"] = include
-    t = retried(lttngharness.run_traced, [RUN, os.path.join(PROGRAMS, prog)], env=env,
+    t = retried(lttngharness.run_traced, [RUN, *opts, os.path.join(PROGRAMS, prog)], env=env,
                 keep=True, python_rules=(("-a",),), contexts=("vtid",))
     assert t.returncode == 0, t.stderr
-    _traces[prog, mode] = t
+    _traces[key] = t
     return t
 
 
@@ -306,6 +308,31 @@ def test_chrome_known_program(mode):
         if e["tid"] == main and ns(outer["ts"]) <= ns(e["ts"])
         and ns(e["ts"]) + ns(e["dur"]) <= ns(outer["ts"]) + ns(outer["dur"]))
     assert (inside["top"], inside["middle"], inside["leaf"]) == (1, 2, 5)
+
+
+@pytest.mark.parametrize("mode", ["events", "fast"])
+def test_chrome_c_calls(mode):
+    # --c-calls: each C call is a complete event of category c on its thread's track, at the
+    # times of its entry and return, nested with the Python frames.
+    t = record("known.py", mode, include="__main__", opts=["--c-calls"])
+    r, data = export(t.path)
+    assert r.returncode == 0, r.stderr
+    check_nesting(data)
+    o = origin(data)
+    stacks, want = collections.defaultdict(list), []
+    for e in t.events:
+        if e["event"] == "c_function__entry":
+            stacks[e["tid"]].append(e)
+        elif e["event"] == "c_function__return":
+            b = stacks[e["tid"]].pop()
+            want.append((e["tid"], b["name"], b["ts"], e["ts"]))
+    got = [(e["tid"], e["name"], o + ns(e["ts"]), o + ns(e["ts"]) + ns(e["dur"]))
+           for e in complete(data, "c")]
+    assert sorted(got) == sorted(want)
+    # what known.py's module body calls in C: print() once, pytrace.mark() once
+    names = collections.Counter(x[1] for x in got)
+    assert (names["print"], names["pytrace._native.mark"]) == (1, 1)
+    assert len(complete(data, "python")) == len(frames_of(t.events))
 
 
 def test_zipkin_and_otlp_known_program():
