@@ -1083,8 +1083,9 @@ static void end_unstarted(struct chrome *c, struct thread *th, enum iv_kind kind
 			break;
 		}
 	}
-
-	if (kind == IV_REQUEST && ev->duration_ns && (int64_t)ev->duration_ns <= ev->ts - start) {
+	/* a request's exit has its duration: exact, where nesting allows (zipkin, otlp: always) */
+	if (kind == IV_REQUEST && ev->duration_ns &&
+	    ((int64_t)ev->duration_ns <= ev->ts - start || c->format != FMT_CHROME)) {
 		start = ev->ts - (int64_t)ev->duration_ns;
 	}
 	iv = iv_push(c, th, kind, ev);

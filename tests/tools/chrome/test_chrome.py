@@ -823,9 +823,12 @@ def test_zipkin_parents_and_ids():
         request_end(600, 1, 1, "/a", status=503, error="pkg.Busy"),
         request(700, 1, 2, "/b", trace=TRACE, parent=PARENT), request_end(900, 1, 2, "/b"),
         span(1000, 2, "alone", 3),
+        request_end(5000, 3, 9, "/late"),  # begun before the trace: its duration says when
     ]
     spans = {s["name"]: s for s in synthetic(events, format="zipkin")}
-    assert spans.keys() == {"GET /a", "outer", "inner", "GET /b", "alone"}
+    assert spans.keys() == {"GET /a", "outer", "inner", "GET /b", "alone", "GET /late"}
+    late = spans["GET /late"]
+    assert (late["kind"], late["timestamp"], late["duration"]) == ("SERVER", 100 * 10**6 + 4, 1)
     a, outer, inner, b, alone = (spans[k] for k in ("GET /a", "outer", "inner", "GET /b",
                                                     "alone"))
     assert HEX32.match(a["traceId"]) and a["traceId"] == outer["traceId"] == inner["traceId"]
