@@ -636,6 +636,8 @@ class _Iter(bt2._UserMessageIterator):
         for name, ts, fields in events:
             msg = self._create_event_message(classes[name, tuple(fields)], stream,
                                              default_clock_snapshot=ts)
+            # the vtid context, as `lttng add-context -u -t vtid` records it
+            msg.event.common_context_field["vtid"] = fields.get("tid", fields.get("vtid", 0))
             for k, v in fields.items():
                 if isinstance(v, bytes):  # any bytes: what bt2's str setter cannot make
                     _LIB.bt_field_string_set_value(
@@ -656,7 +658,9 @@ class _Source(bt2._UserSourceComponent, message_iterator_class=_Iter):
     def __init__(self, config, params, events):
         tc = self._create_trace_class()
         cc = self._create_clock_class(frequency=1_000_000_000, offset=bt2.ClockClassOffset(100))
-        sc = tc.create_stream_class(default_clock_class=cc)
+        ctx = tc.create_structure_field_class()
+        ctx.append_member("vtid", tc.create_signed_integer_field_class(64))
+        sc = tc.create_stream_class(default_clock_class=cc, event_common_context_field_class=ctx)
         classes = {}
         for name, _, fields in events:
             if (name, tuple(fields)) in classes:
@@ -798,6 +802,30 @@ def test_active_run_restates_the_stack():
         ("new", 1000, 100, "active", None),
         ("outer", 100, 1200, None, None),
     ]
+
+
+def native(ts, tid, addr, exit=False):
+    name = "lttng_ust_cyg_profile:func_" + ("exit" if exit else "entry")
+    return (name, ts, dict(addr=addr, call_site=addr + 0x40, vtid=tid))
+
+
+def test_native_frames():
+    # lttng_ust_cyg_profile's functions, named by their address without debug info, are
+    # complete events of category native on their thread's track, nested with its frames.
+    data = synthetic([
+        entry(100, 1, "f"), native(200, 1, 0x401000), native(300, 1, 0x402000),
+        native(400, 1, 0x402000, exit=True), entry(450, 1, "callback"), ret(480, 1, "callback"),
+        native(500, 1, 0x401000, exit=True), ret(600, 1, "f"),
+    ])
+    check_nesting(data)
+    m = {"module": "m", "file": "/a.py", "line": 1}
+    assert slices(data, 1) == [
+        ("0x401000", 200, 300, {"addr": "0x401000"}),
+        ("0x402000", 300, 100, {"addr": "0x402000"}),
+        ("callback", 450, 30, m),
+        ("f", 100, 500, m),
+    ]
+    assert {e["cat"] for e in complete(data)} == {"native", "python"}
 
 
 def test_spans_that_interleave():
