@@ -7,14 +7,17 @@ the programs did and with the trace itself (read with bt2 by the harness):
 - format=chrome: every frame is one complete event whose ts/dur give the recorded entry and
   return times exactly (ns), on its thread's track, nested; counts per function are the
   program's; exceptions, logging records and marks are instants with their args; spans and
-  requests are complete events on the thread's span track; metadata names every track;
+  requests are complete events on the thread's span track; metadata names every track; C
+  calls (--c-calls) are complete events too;
 - format=zipkin: a SERVER span per request with the recorded W3C trace ids and its status, the
   view's span a child of its request; format=otlp: the same spans;
-- bad parameters fail the component's initialization with a message;
+- bad parameters fail the component's initialization with a message, a write error or a trace
+  that is not libpytrace's fails the graph;
 - memory does not grow with the trace: a 1M-call trace exports in the RSS of a 100k-call one;
 - synthetic traces from a bt2 source (exact messages a session cannot be made to write):
   string escaping, frames left open or entered before the trace, restated stacks, spans that
-  interleave, attributes that are not JSON.
+  interleave, attributes that are not JSON, native frames, Zipkin/OTLP parents;
+- the export and a failing initialization under valgrind.
 """
 import collections
 import ctypes
