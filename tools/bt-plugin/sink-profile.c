@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <babeltrace2/babeltrace.h>
 
@@ -91,6 +93,7 @@ struct profile {
 	bool with_pid; /* threads named pid/tid: the trace has several processes */
 	char *svg_path, *title;
 	FILE *svg;
+	bool svg_regular; /* svg_path is a regular file */
 	/* state */
 	struct vec funcs, nodes, threads, levels; /* levels: uint32_t recursion counts */
 	struct table ftab, ntab, ttab, ltab;
@@ -707,7 +710,7 @@ static char *dup_printf(const char *fmt, ...)
 }
 
 /* Flame-graph names: module.qualname for Python, the name for C and native functions; where
- * two functions would share one, where they come from is appended. */
+ * two functions would share one, where the later ones come from is appended to theirs. */
 static int make_labels(struct profile *p)
 {
 	uint32_t *order = malloc((p->funcs.n + 1) * sizeof(*order));
@@ -740,11 +743,19 @@ static int make_labels(struct profile *p)
 		if (j == i + 1) {
 			continue;
 		}
-		/* these share a label (l, freed last) */
-		for (size_t m = j; m-- > i;) {
+		/* these share a label: the one seen first in the trace keeps it */
+		uint32_t keep = order[i];
+
+		for (size_t m = i + 1; m < j; m++) {
+			keep = order[m] < keep ? order[m] : keep;
+		}
+		for (size_t m = i; m < j; m++) {
 			struct func *f = VAT(p->funcs, struct func, order[m]);
 			char *s;
 
+			if (order[m] == keep) {
+				continue;
+			}
 			if (f->cls == FC_PY) {
 				s = dup_printf("%s (%s:%" PRId64 ")", f->label, f->file, f->line);
 			} else {
@@ -896,16 +907,24 @@ out:
 #define SVG_XPAD 10.0
 #define SVG_MINW 0.1
 
-/* UTF-8 length of the sequence at s, 0 if it is not valid */
+/* Length of the UTF-8 sequence at s, 0 if it is not one XML may hold: no overlong forms,
+ * surrogates, U+FFFE/U+FFFF or code points past U+10FFFF. */
 static size_t utf8_len(const unsigned char *s)
 {
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
 	size_t n = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 :
 				 (s[0] >> 3) == 30 ? 4 : 0;
+	uint32_t c = n == 1 ? s[0] : s[0] & (0x7f >> n);
 
 	for (size_t i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80) {
 			return 0;
 		}
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (!n || c < min[n] || (c >= 0xd800 && c < 0xe000) || c == 0xfffe || c == 0xffff ||
+	    c > 0x10ffff) {
+		return 0;
 	}
 	return n;
 }
@@ -965,23 +984,16 @@ static void xml_put(FILE *out, const char *str, size_t max)
 
 static const struct profile *sort_np;
 
-static const char *sort_label(uint32_t idx)
-{
-	static char buf[64];
-	const struct node *n = VAT(sort_np->nodes, struct node, idx);
-
-	return node_label(sort_np, n, buf, sizeof(buf), sort_np->with_pid);
-}
-
 static int cmp_children(const void *a, const void *b)
 {
-	char x[512];
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	char bx[64], by[64];
+	int c = strcmp(node_label(sort_np, VAT(sort_np->nodes, struct node, x), bx, sizeof(bx),
+				  sort_np->with_pid),
+		       node_label(sort_np, VAT(sort_np->nodes, struct node, y), by, sizeof(by),
+				  sort_np->with_pid));
 
-	/* node_label's thread names share one buffer: copy the first */
-	snprintf(x, sizeof(x), "%s", sort_label(*(const uint32_t *)a));
-	int c = strcmp(x, sort_label(*(const uint32_t *)b));
-
-	return c ? c : cmp_i64(*(const uint32_t *)a, *(const uint32_t *)b);
+	return c ? c : cmp_i64(x, y);
 }
 
 static void svg_frame(const struct profile *p, FILE *out, const char *label, int64_t time,
@@ -1124,6 +1136,15 @@ out:
 
 /* ---- the component ---- */
 
+/* A flame graph not written in full is not left behind, if it is a file we made (never a
+ * device such as /dev/stdout). */
+static void svg_remove(struct profile *p)
+{
+	if (p->svg_regular) {
+		unlink(p->svg_path);
+	}
+}
+
 static void profile_destroy(struct profile *p)
 {
 	if (!p) {
@@ -1152,6 +1173,7 @@ static void profile_destroy(struct profile *p)
 	free(p->ltab.s);
 	if (p->svg) {
 		fclose(p->svg);
+		svg_remove(p);
 	}
 	free(p->svg_path);
 	free(p->title);
@@ -1272,7 +1294,10 @@ bt_component_class_initialize_method_status pt_profile_init(
 	}
 	if (p->svg_path) {
 		/* opened now, so that a path we cannot write fails before the trace is read */
+		struct stat st;
+
 		p->svg = fopen(p->svg_path, "w");
+		p->svg_regular = p->svg && !fstat(fileno(p->svg), &st) && S_ISREG(st.st_mode);
 		if (!p->svg) {
 			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
 				self, "sink.pytrace.profile: cannot write the SVG file %s: %s",
@@ -1374,11 +1399,16 @@ static int finish(struct profile *p)
 	ret = p->folded || p->svg ? make_labels(p) : 0;
 	if (!ret && p->svg) {
 		ret = write_svg(p);
-		if (!ret && fclose(p->svg)) {
+		errno = 0;
+		if (!ret && (fflush(p->svg) || ferror(p->svg))) {
+			ret = errno ? -errno : -EIO;
+		}
+		if (fclose(p->svg) && !ret) {
 			ret = -errno;
 		}
 		p->svg = NULL;
 		if (ret) {
+			svg_remove(p);
 			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
 				p->self, "sink.pytrace.profile: cannot write the SVG file %s: %s",
 				p->svg_path, strerror(-ret));

@@ -34,6 +34,7 @@ CASES = {
     "threads-fast": ("threads.py", [], "fast"),
     "ccalls": ("ccalls.py", ["--c-calls"], "events"),
     "open": ("open_frames.py", [], "events"),
+    "names": ("names.py", [], "events"),
 }
 
 _traces = {}
@@ -338,6 +339,7 @@ def test_summary_and_progress():
     ("folded-value=bytes", "parameter `folded-value` must be time or calls"),
     ('svg="/nonexistent/dir/flame.svg"', "cannot write the SVG file /nonexistent/dir/flame.svg"),
     ("svg=true", "parameter `svg` must be a non-empty string"),
+    ('svg="/dev/full"', "cannot write the SVG file /dev/full: No space left on device"),
     ("colour=true", "unknown parameter `colour`"),
 ])
 def test_bad_params(param, message):
@@ -378,3 +380,23 @@ def test_valgrind(tmp_path):
             argv += ["-p", p]
         r = subprocess.run(argv, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr
+
+
+def test_names_escaped(tmp_path):
+    """Names with `;`, XML's special characters and non-ASCII letters, in each output."""
+    t = table("names")
+    assert t.of("names.py", 'odd;name & <"quoted">')["ncalls"] == "2"
+    assert t.of("names.py", "café")["ncalls"] == "1"
+    assert [r for r in t.rows if r["func"] == "we;ird <&> 'file'.py:1(g)"][0]["ncalls"] == "1"
+    stacks = {";".join(s[1:]): v for s, v in folded("names", "folded-value=calls")}
+    m = "__main__.<module>;__main__.main"
+    assert stacks[f'{m};__main__.odd:name & <"quoted">'] == 2
+    assert stacks[f"{m};__main__.café"] == 1
+    assert stacks[f"{m};__main__.g"] == 1
+    # exec'd code of another file, also named __main__.<module>: told apart, `;` and all
+    assert stacks["__main__.<module>;__main__.<module> (we:ird <&> 'file'.py:1)"] == 1
+    svg = tmp_path / "names.svg"
+    babeltrace(trace("names"), f'svg="{svg}"')
+    tips = [e.text for e in ET.parse(svg).getroot().iter(f"{SVG}title")]
+    assert any(tip.startswith('__main__.odd;name & <"quoted"> (') for tip in tips)
+    assert any(tip.startswith("__main__.café (") for tip in tips)
