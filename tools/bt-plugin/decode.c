@@ -763,7 +763,13 @@ static int records_event(struct pt_decoder *d, const struct cur *c, struct pt_ev
 		deliver(d, &ev);
 	}
 	/* Everything held came before this batch event; later records are not earlier. */
-	release(d, t, t->qlen);
+	for (i = 0; i < t->qlen; i++) {
+		if (i >= h) {
+			deliver(d, &t->q[i].ev);
+		}
+		free(t->q[i].strings);
+	}
+	t->qlen = 0;
 	return 0;
 }
 
