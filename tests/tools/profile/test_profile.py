@@ -35,6 +35,8 @@ CASES = {
     "ccalls": ("ccalls.py", ["--c-calls"], "events"),
     "open": ("open_frames.py", [], "events"),
     "names": ("names.py", [], "events"),
+    "coroutines": ("coroutines.py", [], "events"),
+    "coroutines-fast": ("coroutines.py", [], "fast"),
 }
 
 _traces = {}
@@ -154,15 +156,18 @@ def test_times_consistent(case):
         assert t.of("known.py", "<module>")["cumtime"] >= t.of("known.py", "main")["cumtime"]
 
 
-@pytest.mark.parametrize("case", ["known", "known-fast"])
+@pytest.mark.parametrize("case", ["known", "known-fast", "coroutines", "coroutines-fast"])
 def test_same_counts_as_cprofile(case):
+    """Every function of the program has the ncalls cProfile gives it: recursion, generators
+    (send, throw, close), coroutines, a generator expression."""
+    prog = CASES[case][0]
     r = subprocess.run([PYTHON, os.path.join(HERE, "cprofile_counts.py"),
-                        os.path.join(PROGRAMS, "known.py")], capture_output=True, text=True,
+                        os.path.join(PROGRAMS, prog)], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr
     expected = {(line, name): (f"{nc}/{cc}" if nc != cc else str(nc))
                 for line, name, cc, nc in json.loads(r.stdout)}
-    got = {k: row["ncalls"] for k, row in table(case).own("known.py").items()}
+    got = {k: row["ncalls"] for k, row in table(case).own(prog).items()}
     assert got == expected
 
 
