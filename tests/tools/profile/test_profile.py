@@ -26,7 +26,7 @@ CI = os.environ.get("CI") == "true"
 BABELTRACE2 = shutil.which("babeltrace2") or "/usr/bin/babeltrace2"
 SVG = "{http://www.w3.org/2000/svg}"
 
-# name: (program, pytrace-run options, PYTRACE_MODE)
+# name: (program, pytrace-run options, PYTRACE_MODE[, more environment])
 CASES = {
     "known": ("known.py", [], "events"),
     "known-fast": ("known.py", [], "fast"),
@@ -34,7 +34,8 @@ CASES = {
     "threads-fast": ("threads.py", [], "fast"),
     "ccalls": ("ccalls.py", ["--c-calls"], "events"),
     "open": ("open_frames.py", [], "events"),
-    "names": ("names.py", [], "events"),
+    # only the program's frames, so that its tiny ones are wide enough to be drawn in the SVG
+    "names": ("names.py", [], "events", {"PYTRACE_INCLUDE": "__main__"}),
     "coroutines": ("coroutines.py", [], "events"),
     "coroutines-fast": ("coroutines.py", [], "fast"),
 }
@@ -50,8 +51,8 @@ def teardown_module():
 def trace(case):
     """The case's trace, recorded once per module."""
     if case not in _traces:
-        prog, opts, mode = CASES[case]
-        env = dict(os.environ, PYTRACE_MODE=mode)
+        prog, opts, mode, *more = CASES[case]
+        env = dict(os.environ, PYTRACE_MODE=mode, **(more[0] if more else {}))
         t = lttngharness.run_traced([RUN, *opts, os.path.join(PROGRAMS, prog)], env=env,
                                     keep=True)
         assert t.returncode == 0 and "libpytrace" not in t.stderr, t.stderr
@@ -400,8 +401,49 @@ def test_names_escaped(tmp_path):
     assert stacks[f"{m};__main__.g"] == 1
     # exec'd code of another file, also named __main__.<module>: told apart, `;` and all
     assert stacks["__main__.<module>;__main__.<module> (we:ird <&> 'file'.py:1)"] == 1
+    assert len(t.rows) == 6
     svg = tmp_path / "names.svg"
     babeltrace(trace("names"), f'svg="{svg}"')
     tips = [e.text for e in ET.parse(svg).getroot().iter(f"{SVG}title")]
     assert any(tip.startswith('__main__.odd;name & <"quoted"> (') for tip in tips)
     assert any(tip.startswith("__main__.café (") for tip in tips)
+
+
+def test_native_frames():
+    """Native frames (tests/tools/stack/native: a C extension built with
+    -finstrument-functions, liblttng-ust-cyg-profile preloaded) are rows `[symbol]` once
+    flt.lttng-utils.debug-info names them, and frames of the call paths."""
+    module_dir = os.environ.get("PYTRACE_NATIVEDEMO_DIR")
+    libs = [os.path.join("/usr/lib/x86_64-linux-gnu", lib)
+            for lib in ("liblttng-ust-dl.so.1", "liblttng-ust-cyg-profile.so.1")]
+    missing = [] if module_dir else ["the nativedemo module (tests/tools/stack)"]
+    missing += [lib for lib in libs if not os.path.exists(lib)]
+    if missing:
+        if CI:
+            pytest.fail(f"missing: {missing}")
+        pytest.skip(f"missing: {missing}")
+    program = os.path.join(HERE, "..", "stack", "native", "native.py")
+    env = dict(os.environ, PYTHONPATH=module_dir, PYTRACE_INCLUDE="__main__",
+               LD_PRELOAD=":".join(libs))
+    t = lttngharness.run_traced(
+        [RUN, program], env=env, keep=True,
+        events=["python:*", "lttng_ust_cyg_profile:*", "lttng_ust_statedump:*",
+                "lttng_ust_lib:*", "lttng_ust_dl:*"], contexts=("vtid", "vpid", "ip"))
+    try:
+        assert (t.returncode, t.stdout) == (0, "13\n"), t.stderr
+        argv = [BABELTRACE2, f"--plugin-path={PLUGIN_DIR}", t.path,
+                "-c", "flt.lttng-utils.debug-info", "-c", "sink.pytrace.profile"]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        rows = {row["func"]: row for row in Table(r.stdout).rows}
+        for name in ("PyInit_nativedemo", "compute", "triple", "add_one"):
+            assert rows[f"[{name}]"]["ncalls"] == "1", name
+        assert rows["[compute]"]["cumtime"] >= rows["[triple]"]["cumtime"]
+        r = subprocess.run(argv + ["-p", "folded=true,folded-value=calls"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        stacks = {line.rsplit(" ", 1)[0].split(";", 1)[1] for line in r.stdout.splitlines()}
+        assert "__main__.<module>;__main__.caller;compute;triple" in stacks
+        assert "__main__.<module>;__main__.caller;compute;add_one" in stacks
+    finally:
+        shutil.rmtree(t.path, ignore_errors=True)
