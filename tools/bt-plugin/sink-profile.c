@@ -1210,10 +1210,14 @@ static bt_value_map_foreach_entry_const_func_status param_one(const char *key,
 	} while (0)
 
 	if (!strcmp(key, "sort")) {
-		static const char *const cols[] = { "calls", "tottime", "cumtime", "name", "file" };
+		/* pstats' names of the same orders are accepted too */
+		static const char *const cols[][2] = {
+			{ "calls", "ncalls" }, { "tottime", "time" }, { "cumtime", "cumulative" },
+			{ "name", "name" },    { "file", "filename" },
+		};
 		size_t i;
 
-		for (i = 0; s && i < 5 && strcmp(s, cols[i]); i++) {
+		for (i = 0; s && i < 5 && strcmp(s, cols[i][0]) && strcmp(s, cols[i][1]); i++) {
 		}
 		if (!s || i == 5) {
 			FAIL("parameter `sort` must be one of calls, tottime, cumtime, name, file, "

@@ -187,6 +187,12 @@ def test_sort(sort, key, reverse):
         assert [r["func"] for r in table("known").rows] == [r["func"] for r in t.rows]
 
 
+@pytest.mark.parametrize("alias,sort", [("ncalls", "calls"), ("time", "tottime"),
+                                        ("cumulative", "cumtime"), ("filename", "file")])
+def test_sort_pstats_names(alias, sort):
+    assert table("known", f"sort={alias}").rows == table("known", f"sort={sort}").rows
+
+
 def test_sort_file():
     t = table("known", "sort=file")
     keys = []
