@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -223,7 +224,11 @@ def test_units():
 
 
 def folded(case, *params):
-    out = babeltrace(trace(case), "folded=true", *params).stdout
+    return folded_of(trace(case), *params)
+
+
+def folded_of(path, *params):
+    out = babeltrace(path, "folded=true", *params).stdout
     stacks = []
     for line in out.splitlines():
         stack, value = line.rsplit(" ", 1)
@@ -453,3 +458,51 @@ def test_native_frames():
         assert "__main__.<module>;__main__.caller;compute;add_one" in stacks
     finally:
         shutil.rmtree(t.path, ignore_errors=True)
+
+
+@pytest.mark.parametrize("mode", ["events", "fast"])
+def test_session_started_late(mode, tmp_path):
+    """A session that starts while <module> and outer() run gets `active` entries for them;
+    stopped and started again, it gets them again: each is still one call. step() counts the
+    calls made while the session recorded, and none of the others."""
+    lttngharness.ensure_sessiond()
+    lttng = lttngharness._lttng
+    name = f"pytrace-profile-late-{os.getpid()}-{mode}"
+    out = str(tmp_path / "trace")
+    env = dict(os.environ, PYTRACE_MODE=mode, PYTRACE_INCLUDE="__main__")
+    proc = subprocess.Popen([RUN, os.path.join(PROGRAMS, "late.py")], env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def steps(n):
+        for _ in range(n):
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline() == "done\n"
+
+    lttng("create", name, f"--output={out}")
+    try:
+        lttng("enable-channel", "-u", "-s", name, "--buffers-pid", "chan")
+        lttng("enable-event", "-u", "-s", name, "-c", "chan", "python:*")
+        lttng("track", "-u", "-s", name, f"--vpid={proc.pid}")
+        steps(3)  # before the session starts: not recorded
+        for recorded in (5, 7):
+            lttng("start", name)
+            time.sleep(0.5)  # libpytrace sees the session within about 20 ms
+            steps(recorded)
+            time.sleep(0.5)  # fast mode: the watcher hands the records over within 0.2 s
+            lttng("stop", name)
+            steps(2)  # between the two runs: not recorded
+        proc.stdin.write("end\n")
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        lttng("destroy", name, check=False)
+    t = Table(babeltrace(out).stdout)
+    assert t.of("late.py", "step")["ncalls"] == "12"
+    assert t.of("late.py", "outer")["ncalls"] == "1"
+    assert t.of("late.py", "<module>")["ncalls"] == "1"
+    stacks = {";".join(s[1:]): v for s, v in
+              folded_of(out, "folded-value=calls")}
+    assert stacks["__main__.<module>;__main__.outer;__main__.step"] == 12
