@@ -10,6 +10,11 @@
  * native frames (symbolized when the graph has `flt.lttng-utils.debug-info` before the sink:
  * its `debug_info` context field gives `func`).
  *
+ * Order: each thread's events come exactly in time order. Across threads they come in the order
+ * they are released: at once in per-event mode; in fast mode a thread's events wait for its next
+ * batch (or the end of the trace), so another thread's later events may come first. Until a
+ * process shows its mode (a function event, or a `code`/`records` event), its events are held.
+ *
  * Threads are keyed by (pid, tid): pid is the trace environment's `vpid` (per-process buffers)
  * or the `vpid` context field, -1 when neither exists.
  *
@@ -34,11 +39,14 @@ enum pt_kind {
 	PT_C_RETURN,
 	PT_NATIVE_ENTRY,  /* lttng_ust_cyg_profile*: func_entry (addr, name if symbolized) */
 	PT_NATIVE_RETURN, /* func_exit */
-	PT_EXCEPTION,	  /* name = exception type; module/file/line of the frame */
+	PT_EXCEPTION,	  /* name = exception type; module/file/line of the frame,
+			   * detail = its co_qualname */
 	PT_SPAN_BEGIN,	  /* name, id, detail = attrs JSON */
 	PT_SPAN_END,	  /* name, id */
 	PT_MARK,	  /* name, detail = attrs JSON */
-	PT_LOG,		  /* lttng_python:event: name = msg, detail = logger_name, level */
+	PT_LOG,		  /* lttng_python:event: name = msg, detail = logger_name, level,
+			   * line = lineno; tid = the vtid context (-1 without it: the
+			   * record's `thread` field is a pthread id, not a tid) */
 	PT_REQUEST_ENTRY, /* name = "METHOD path", id, method, path, endpoint, rule, trace ids */
 	PT_REQUEST_EXIT,  /* + status, duration_ns, error */
 };

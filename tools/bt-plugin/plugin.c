@@ -26,7 +26,11 @@ BT_PLUGIN_LICENSE("MIT");
 
 PT_SINK(stack, "Per-thread indented call stack of a libpytrace trace",
 	"See docs/tools.md of libpytrace.");
+#ifdef PT_HAVE_CHROME
 PT_SINK(chrome, "Chrome trace-event JSON (Perfetto), Zipkin v2 or OTLP/JSON of a libpytrace trace",
 	"See docs/tools.md of libpytrace.");
+#endif
+#ifdef PT_HAVE_PROFILE
 PT_SINK(profile, "cProfile-like table, folded stacks or SVG flame graph of a libpytrace trace",
 	"See docs/tools.md of libpytrace.");
+#endif
