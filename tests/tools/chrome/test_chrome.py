@@ -1,0 +1,476 @@
+# SPDX-License-Identifier: MIT
+"""sink.pytrace.chrome on real traces: known programs recorded by real sessions (lttngharness)
+in per-event and fast mode, exported with `babeltrace2 --plugin-path=PLUGIN_DIR TRACE -c
+sink.pytrace.chrome -p 'path="out.json",...'`, read back with json.load and compared with what
+the programs did and with the trace itself (read with bt2 by the harness):
+
+- format=chrome: every frame is one complete event whose ts/dur give the recorded entry and
+  return times exactly (ns), on its thread's track, nested; counts per function are the
+  program's; exceptions, logging records and marks are instants with their args; spans and
+  requests are complete events on the thread's span track; metadata names every track;
+- format=zipkin: a SERVER span per request with the recorded W3C trace ids and its status, the
+  view's span a child of its request; format=otlp: the same spans;
+- bad parameters fail the component's initialization with a message;
+- memory does not grow with the trace: a 1M-call trace exports in the RSS of a 100k-call one;
+- synthetic traces from a bt2 source (exact messages a session cannot be made to write):
+  string escaping, frames left open or entered before the trace, restated stacks, spans that
+  interleave, attributes that are not JSON.
+"""
+import collections
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+
+import bt2
+import pytest
+
+import lttngharness
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROGRAMS = os.path.join(HERE, "programs")
+PLUGIN_DIR = os.environ["PYTRACE_BT_PLUGIN_DIR"]
+RUN = os.environ["PYTRACE_RUN"]
+SHIM = os.environ.get("PYTRACE_SHIM_PATH", "")
+PYTHON = os.environ.get("PYTRACE_PYTHON", "/usr/bin/python3")
+BABELTRACE2 = shutil.which("babeltrace2") or "/usr/bin/babeltrace2"
+CI = os.environ.get("CI") == "true"
+DIST = "/usr/lib/python3/dist-packages"
+FLASK_PACKAGES = ("flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click",
+                  "blinker")
+SPAN_TRACK = 1 << 30  # a thread's span track: tid + 2^30
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT = "00f067aa0ba902b7"
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+HEX16 = re.compile(r"^[0-9a-f]{16}$")
+SUMMARY = re.compile(r"^pytrace: (\d+) events, (\d+) threads, (\d+) events lost "
+                     r"\(discarded by LTTng\); (\d+) (trace events|spans) written$", re.M)
+
+# known.py: activations of its functions (module __main__) per thread
+KNOWN_MAIN = {"<module>": 1, "top": 2, "middle": 4, "leaf": 13, "gen": 4, "catches": 1,
+              "fails": 1}
+KNOWN_WORKER = {"worker": 1, "top": 1, "middle": 2, "leaf": 5}
+OUTER_ATTRS = {"user": "ann", "quote": 'say "hi"\n\\', "uni": "\u00fc"}
+# webapp.py's requests: path -> (endpoint, rule, status, error, trace id, parent id)
+REQUESTS = {
+    "/": ("index", "/", 200, "", TRACE, PARENT),
+    "/work/3": ("work", "/work/<int:n>", 200, "", TRACE, PARENT),
+    "/work/2": ("work", "/work/<int:n>", 200, "", "", ""),
+    "/boom": ("boom", "/boom", 500, "ValueError", "", ""),
+    "/missing": ("", "", 404, "", "", ""),
+    "/forbidden": ("forbidden", "/forbidden", 403, "", "", ""),
+}
+
+# Flask's own frames (250k events) would only slow the test down: the requests' and spans'
+# track does not depend on them.
+WEBAPP_INCLUDE = "__main__"
+
+_traces = {}
+_tmp = tempfile.mkdtemp(prefix="pytrace-chrome-")
+
+
+def teardown_module():
+    for t in _traces.values():
+        shutil.rmtree(t.path, ignore_errors=True)
+    shutil.rmtree(_tmp, ignore_errors=True)
+
+
+def need(what, ok):
+    if not ok:
+        if CI:
+            pytest.fail(f"{what} is missing")
+        pytest.skip(f"{what} is missing")
+
+
+def python_path():
+    """The shim, and Flask for the build's CPython: its own, or Debian's (pure Python) linked
+    into a temporary directory, as tests/python/test_flask.py does."""
+    r = subprocess.run([PYTHON, "-c", "import flask"], capture_output=True, timeout=60)
+    if r.returncode == 0:
+        return SHIM
+    d = os.path.join(_tmp, "flask")
+    os.makedirs(d, exist_ok=True)
+    for name in FLASK_PACKAGES:
+        src, dst = os.path.join(DIST, name), os.path.join(d, name)
+        if os.path.isdir(src) and not os.path.lexists(dst):
+            os.symlink(src, dst)
+    return f"{SHIM}:{d}"
+
+
+def retried(run, *args, **kw):
+    """run(*args, **kw), again if `lttng` itself failed (a session daemon shared with other
+    tests), never on an assertion."""
+    for attempt in range(3):
+        try:
+            return run(*args, **kw)
+        except RuntimeError as e:
+            if not str(e).startswith("lttng ") or attempt == 2:
+                raise
+
+
+def record(prog, mode, include=None):
+    """The trace of programs/@prog in @mode ("events" or "fast"), recorded once per module;
+    @include: PYTRACE_INCLUDE (the modules whose frames are recorded), default all."""
+    if (prog, mode) in _traces:
+        return _traces[prog, mode]
+    need("babeltrace2", os.path.exists(BABELTRACE2))
+    need("the shim package pytrace (PYTRACE_SHIM_PATH)", SHIM)
+    env = dict(os.environ, PYTRACE_MODE=mode, PYTHONPATH=python_path())
+    if include:
+        env["PYTRACE_INCLUDE"] = include
+    t = retried(lttngharness.run_traced, [RUN, os.path.join(PROGRAMS, prog)], env=env,
+                keep=True, python_rules=(("-a",),), contexts=("vtid",))
+    assert t.returncode == 0, t.stderr
+    _traces[prog, mode] = t
+    return t
+
+
+def export(path, **params):
+    """(completed process, parsed JSON or None) of the sink on the trace at @path."""
+    out = os.path.join(_tmp, f"out-{uuid.uuid4().hex[:8]}.json")
+    params.setdefault("path", out)
+    p = ",".join(f"{k}={json.dumps(v) if isinstance(v, str) else v}"
+                 for k, v in params.items())
+    r = subprocess.run([BABELTRACE2, f"--plugin-path={PLUGIN_DIR}", path,
+                        "-c", "sink.pytrace.chrome", "-p", p],
+                       capture_output=True, text=True, timeout=120)
+    data = None
+    if r.returncode == 0 and os.path.exists(out):
+        with open(out, encoding="utf-8") as f:
+            data = json.load(f)
+        os.unlink(out)
+    return r, data
+
+
+def ns(us):
+    """A chrome ts or dur (µs, three decimals) in ns."""
+    return round(us * 1000)
+
+
+def origin(data):
+    return int(data["otherData"]["origin_ns"])
+
+
+def complete(data, cat=None):
+    return [e for e in data["traceEvents"]
+            if e["ph"] == "X" and (cat is None or e["cat"] == cat)]
+
+
+def check_nesting(data):
+    """On every track (pid, tid), each complete event lies within the one enclosing it."""
+    tracks = collections.defaultdict(list)
+    for e in complete(data):
+        assert e["dur"] >= 0, e
+        tracks[e["pid"], e["tid"]].append((ns(e["ts"]), ns(e["ts"]) + ns(e["dur"]), e))
+    for key, evs in tracks.items():
+        evs.sort(key=lambda x: (x[0], -x[1]))
+        stack = []
+        for start, end, e in evs:
+            while stack and stack[-1][1] <= start and not (stack[-1][0] == start == end):
+                stack.pop()
+            if stack:
+                assert end <= stack[-1][1], \
+                    f"track {key}: {e['name']} [{start}, {end}] overlaps {stack[-1][2]['name']}"
+            stack.append((start, end, e))
+
+
+def check_metadata(data):
+    """A process_name per pid, a thread_name per track."""
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in data["traceEvents"]
+             if e["ph"] == "M" and e["name"] == "thread_name"}
+    pids = {e["pid"] for e in data["traceEvents"]
+            if e["ph"] == "M" and e["name"] == "process_name"}
+    for e in data["traceEvents"]:
+        if e["ph"] == "X" or (e["ph"] == "i" and e["s"] == "t"):
+            assert (e["pid"], e["tid"]) in names, e
+        if e["ph"] != "M":
+            assert e["pid"] in pids, e
+    for (pid, tid), name in names.items():
+        if tid >= SPAN_TRACK:
+            assert name == f"spans of {tid - SPAN_TRACK}"
+        else:
+            assert name == (f"main {tid}" if tid == pid else f"thread {tid}")
+    return names
+
+
+def frames_of(events):
+    """(tid, qualname, module, file, first line, entry ns, return ns) of every Python frame
+    activation in the harness's events, paired by the thread's stack."""
+    stacks, out = collections.defaultdict(list), []
+    for e in events:
+        if e["event"] == "function__entry":
+            stacks[e["tid"]].append(e)
+        elif e["event"] == "function__return":
+            b = stacks[e["tid"]].pop()
+            assert b["co_qualname"] == e["co_qualname"]
+            out.append((e["tid"], b["co_qualname"], b["module"], b["co_filename"],
+                        b["line_no"], b["ts"], e["ts"]))
+    assert not any(stacks.values()), "unbalanced trace"
+    return sorted(out)
+
+
+def summary(stderr):
+    m = SUMMARY.search(stderr)
+    assert m, stderr
+    return tuple(int(x) for x in m.groups()[:4])
+
+
+# ---- format=chrome on known.py ----
+
+@pytest.mark.parametrize("mode", ["events", "fast"])
+def test_chrome_known_program(mode):
+    t = record("known.py", mode)
+    assert t.stdout == "done\n"
+    r, data = export(t.path)
+    assert r.returncode == 0, r.stderr
+    events, threads, lost, written = summary(r.stderr)
+    assert lost == 0 and threads >= 2
+    assert data["displayTimeUnit"] == "ns"
+    assert written == sum(1 for e in data["traceEvents"] if e["ph"] != "M")
+    check_nesting(data)
+    names = check_metadata(data)
+    o = origin(data)
+    pid = next(iter({e["pid"] for e in data["traceEvents"]}))
+    main, = [tid for (p, tid) in names if tid == pid]
+    worker, = [tid for (p, tid) in names if tid != pid and tid < SPAN_TRACK]
+
+    # Every frame of the trace, exactly: thread, names, entry and return times.
+    want = frames_of(t.events)
+    got = sorted((e["tid"], e["name"], e["args"]["module"], e["args"]["file"],
+                  e["args"]["line"], o + ns(e["ts"]), o + ns(e["ts"]) + ns(e["dur"]))
+                 for e in complete(data, "python"))
+    assert got == want
+    assert all(e["pid"] == pid for e in data["traceEvents"])
+    assert not any({"unfinished", "unstarted", "clipped"} & e["args"].keys()
+                   for e in complete(data))
+    # ... and what the program did.
+    for tid, known in ((main, KNOWN_MAIN), (worker, KNOWN_WORKER)):
+        counts = collections.Counter(e["name"] for e in complete(data, "python")
+                                     if e["tid"] == tid and e["args"]["module"] == "__main__")
+        assert counts == known, tid
+    gen = [e for e in complete(data, "python") if e["name"] == "gen"]
+    assert [e["args"].get("entry", "call") for e in gen] == ["call", "resume", "resume",
+                                                             "resume"]
+    assert [e["args"].get("return", "return") for e in gen] == ["yield"] * 3 + ["return"]
+
+    # Exceptions: the trace's, with their frames (3.8-3.11 fast mode records none).
+    instants = [e for e in data["traceEvents"] if e["ph"] == "i"]
+    exc = sorted((e["tid"], e["name"], e["args"]["function"], e["args"]["module"],
+                  e["args"]["line"], o + ns(e["ts"])) for e in instants
+                 if e["cat"] == "exception")
+    assert exc == sorted((e["tid"], e["exc_type"], e["co_qualname"], e["module"],
+                          e["line_no"], e["ts"]) for e in t.events if e["event"] == "exception")
+    if mode == "events":
+        assert sorted((x[1], x[2]) for x in exc if x[3] == "__main__") == [
+            ("ValueError", "catches"), ("ValueError", "fails")]
+        fails, = [e for e in complete(data, "python") if e["name"] == "fails"]
+        assert fails["args"]["return"] == "unwind"
+
+    # The logging record and the mark, on the main thread, the mark inside span `outer`.
+    log, = [e for e in instants if e["cat"] == "log"]
+    assert (log["name"], log["tid"], log["s"], log["args"]) == (
+        "hello log", main, "t", {"logger": "known", "level": 30, "msg": "hello log"})
+    mark, = [e for e in instants if e["cat"] == "mark"]
+    assert (mark["name"], mark["tid"], mark["s"], mark["args"]) == ("tick", main, "t",
+                                                                     {"n": "1"})
+    spans = {e["name"]: e for e in complete(data, "span")}
+    assert spans.keys() == {"outer", "work"}
+    outer, work = spans["outer"], spans["work"]
+    assert (outer["tid"], outer["args"]) == (main + SPAN_TRACK, OUTER_ATTRS)
+    assert (work["tid"], work["args"]) == (worker + SPAN_TRACK, {"kind": "thread"})
+    begins = {e["name"]: e["ts"] for e in t.events if e["event"] == "span_begin"}
+    ends = {e["name"]: e["ts"] for e in t.events if e["event"] == "span_end"}
+    for name, e in spans.items():
+        assert (o + ns(e["ts"]), o + ns(e["ts"]) + ns(e["dur"])) == (begins[name], ends[name])
+    assert ns(outer["ts"]) <= ns(mark["ts"]) <= ns(outer["ts"]) + ns(outer["dur"])
+    # Within `outer`, the main thread called top() once (and its callees).
+    inside = collections.Counter(
+        e["name"] for e in complete(data, "python")
+        if e["tid"] == main and ns(outer["ts"]) <= ns(e["ts"])
+        and ns(e["ts"]) + ns(e["dur"]) <= ns(outer["ts"]) + ns(outer["dur"]))
+    assert (inside["top"], inside["middle"], inside["leaf"]) == (1, 2, 5)
+
+
+def test_zipkin_and_otlp_known_program():
+    t = record("known.py", "events")
+    r, spans = export(t.path, format="zipkin")
+    assert r.returncode == 0, r.stderr
+    assert summary(r.stderr)[3] == 2
+    begins = {e["name"]: e for e in t.events if e["event"] == "span_begin"}
+    ends = {e["name"]: e for e in t.events if e["event"] == "span_end"}
+    assert sorted(s["name"] for s in spans) == ["outer", "work"]
+    for s in spans:
+        # Spans outside any request: local spans, each its own trace.
+        assert "kind" not in s and "parentId" not in s
+        assert HEX32.match(s["traceId"]) and HEX16.match(s["id"])
+        b, e = begins[s["name"]], ends[s["name"]]
+        assert s["timestamp"] == b["ts"] // 1000
+        assert abs(s["duration"] - (e["ts"] - b["ts"]) / 1000) <= 1
+        assert s["localEndpoint"] == {"serviceName": "python"}
+        assert s["tags"]["thread.id"] == str(b["tid"])
+    assert len({s["traceId"] for s in spans}) == 2
+    assert {k: v for k, v in spans[0 if spans[0]["name"] == "outer" else 1]["tags"].items()
+            if k != "thread.id"} == OUTER_ATTRS
+
+    r, otlp = export(t.path, format="otlp", service="known")
+    assert r.returncode == 0, r.stderr
+    rs, = otlp["resourceSpans"]
+    assert rs["resource"]["attributes"] == [{"key": "service.name",
+                                             "value": {"stringValue": "known"}}]
+    ss, = rs["scopeSpans"]
+    assert ss["scope"] == {"name": "libpytrace"}
+    by_name = {s["name"]: s for s in spans}
+    for s in ss["spans"]:
+        z = by_name[s["name"]]
+        assert (s["traceId"], s["spanId"], s["kind"]) == (z["traceId"], z["id"], 1)
+        assert "parentSpanId" not in s and "status" not in s
+        assert (int(s["startTimeUnixNano"]), int(s["endTimeUnixNano"])) == (
+            begins[s["name"]]["ts"], ends[s["name"]]["ts"])
+    assert len(ss["spans"]) == 2
+
+
+# ---- the Flask application ----
+
+def request_events(t):
+    entries = {e["id"]: e for e in t.events if e["event"] == "request_entry"}
+    exits = {e["id"]: e for e in t.events if e["event"] == "request_exit"}
+    assert entries.keys() == exits.keys() and len(entries) == len(REQUESTS)
+    return entries, exits
+
+
+@pytest.mark.parametrize("mode", ["events", "fast"])
+def test_chrome_flask(mode):
+    t = record("webapp.py", mode, include=WEBAPP_INCLUDE)
+    assert t.stdout.split("\n")[:-1] == [f"{p} {REQUESTS[p][2]}" for p in REQUESTS]
+    r, data = export(t.path)
+    assert r.returncode == 0, r.stderr
+    assert summary(r.stderr)[2] == 0
+    check_nesting(data)
+    check_metadata(data)
+    o = origin(data)
+    assert len(complete(data, "python")) == len(frames_of(t.events))
+    entries, exits = request_events(t)
+    reqs = complete(data, "request")
+    assert [e["args"]["path"] for e in reqs] == list(REQUESTS)
+    tid = exits[1]["tid"]
+    for e in reqs:
+        endpoint, rule, status, error, trace, parent = REQUESTS[e["args"]["path"]]
+        assert e["name"] == f"GET {rule or e['args']['path']}"
+        assert e["tid"] == tid + SPAN_TRACK
+        assert e["args"] == {"method": "GET", "path": e["args"]["path"], "endpoint": endpoint,
+                             "rule": rule, "status": status, "error": error, "trace_id": trace,
+                             "parent_span_id": parent}
+        entry, = [x for x in entries.values() if x["path"] == e["args"]["path"]]
+        exit_ = exits[entry["id"]]
+        assert (o + ns(e["ts"]), o + ns(e["ts"]) + ns(e["dur"])) == (entry["ts"], exit_["ts"])
+    # The view's span lies on the same track, inside its request.
+    spans = complete(data, "span")
+    assert [(s["name"], s["args"], s["tid"]) for s in spans] == [
+        ("compute", {"n": "3"}, tid + SPAN_TRACK), ("compute", {"n": "2"}, tid + SPAN_TRACK)]
+    for s, path in zip(spans, ("/work/3", "/work/2")):
+        req, = [e for e in reqs if e["args"]["path"] == path]
+        assert ns(req["ts"]) <= ns(s["ts"])
+        assert ns(s["ts"]) + ns(s["dur"]) <= ns(req["ts"]) + ns(req["dur"])
+
+
+def test_zipkin_and_otlp_flask():
+    t = record("webapp.py", "events", include=WEBAPP_INCLUDE)
+    entries, exits = request_events(t)
+    r, spans = export(t.path, format="zipkin", service="webapp")
+    assert r.returncode == 0, r.stderr
+    server = [s for s in spans if s.get("kind") == "SERVER"]
+    local = [s for s in spans if "kind" not in s]
+    assert len(server) == len(REQUESTS) and len(local) == 2 and len(spans) == 8
+    by_path = {}
+    for s in server:
+        path = s["tags"]["http.path"]
+        by_path[path] = s
+        endpoint, rule, status, error, trace, parent = REQUESTS[path]
+        entry, = [x for x in entries.values() if x["path"] == path]
+        assert s["name"] == f"GET {rule or path}"
+        assert s["timestamp"] == entry["ts"] // 1000
+        assert abs(s["duration"] - (exits[entry["id"]]["ts"] - entry["ts"]) / 1000) <= 0.5
+        assert s["localEndpoint"] == {"serviceName": "webapp"}
+        tags = {"http.method": "GET", "http.path": path, "http.status_code": str(status),
+                "thread.id": str(entry["tid"])}
+        if rule:
+            tags["http.route"] = rule
+        if error:
+            tags["error"] = error
+        assert s["tags"] == tags
+        assert HEX16.match(s["id"])
+        if trace:
+            assert (s["traceId"], s["parentId"]) == (trace, parent)
+        else:
+            assert HEX32.match(s["traceId"]) and s["traceId"] != TRACE
+            assert "parentId" not in s
+    assert len({s["id"] for s in spans}) == 8
+    assert len({s["traceId"] for s in server}) == len(REQUESTS) - 1  # two share TRACE
+    for s, path in zip(local, ("/work/3", "/work/2")):
+        req = by_path[path]
+        assert (s["name"], s["tags"]["n"]) == ("compute", path[-1])
+        assert (s["traceId"], s["parentId"]) == (req["traceId"], req["id"])
+
+    r, otlp = export(t.path, format="otlp", service="webapp")
+    assert r.returncode == 0, r.stderr
+    rs, = otlp["resourceSpans"]
+    assert rs["resource"]["attributes"] == [{"key": "service.name",
+                                             "value": {"stringValue": "webapp"}}]
+    ospans = rs["scopeSpans"][0]["spans"]
+    assert len(ospans) == 8
+    zipkin = {s["id"]: s for s in spans}
+    for s in ospans:
+        z = zipkin[s["spanId"]]
+        assert HEX32.match(s["traceId"]) and HEX16.match(s["spanId"])
+        assert (s["traceId"], s.get("parentSpanId"), s["name"]) == (
+            z["traceId"], z.get("parentId"), z["name"])
+        attrs = {a["key"]: a["value"] for a in s["attributes"]}
+        if s["kind"] == 2:
+            path = z["tags"]["http.path"]
+            endpoint, rule, status, error, trace, parent = REQUESTS[path]
+            assert attrs["http.method"] == {"stringValue": "GET"}
+            assert attrs["http.target"] == {"stringValue": path}
+            assert attrs["http.status_code"] == {"intValue": str(status)}
+            assert attrs.get("http.route") == ({"stringValue": rule} if rule else None)
+            assert s.get("status") == ({"code": 2, "message": error} if error else None)
+        else:
+            assert s["kind"] == 1 and attrs["n"] == {"stringValue": z["tags"]["n"]}
+        assert int(s["endTimeUnixNano"]) >= int(s["startTimeUnixNano"])
+
+
+# ---- parameters ----
+
+@pytest.mark.parametrize("params, message", [
+    ('format="svg"', 'unknown format "svg" (chrome, zipkin or otlp)'),
+    ("format=3", "parameter `format` must be a string"),
+    ('path="/nonexistent-dir/out.json"', 'cannot open "/nonexistent-dir/out.json" for writing'),
+    ('path=""', "parameter `path` is empty"),
+    ('progress="yes"', "parameter `progress` must be a boolean"),
+    ("service=1", "parameter `service` must be a string"),
+    ('colour="red"', "unknown parameter `colour`"),
+])
+def test_bad_parameters(params, message):
+    t = record("known.py", "events")
+    r = subprocess.run([BABELTRACE2, f"--plugin-path={PLUGIN_DIR}", t.path,
+                        "-c", "sink.pytrace.chrome", "-p", params],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert message in r.stderr
+    assert r.stdout == ""
+
+
+def test_stdout_and_progress():
+    # Without `path`, the JSON goes to stdout; `progress` adds lines on stderr, never on stdout.
+    t = record("known.py", "fast")
+    r = subprocess.run([BABELTRACE2, f"--plugin-path={PLUGIN_DIR}", t.path,
+                        "-c", "sink.pytrace.chrome", "-p", "progress=yes,format=\"zipkin\""],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert [s["name"] for s in json.loads(r.stdout)] == ["outer", "work"]
+    for line in r.stderr.splitlines():
+        assert SUMMARY.match(line) or re.match(r"^\d+ events read \(\d+/s\)$", line), line
