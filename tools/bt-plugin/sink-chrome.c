@@ -85,7 +85,6 @@ struct chrome {
 	size_t nthreads, tcap;
 	int64_t *pids;
 	size_t npids, pidcap;
-	uint64_t spans_out;	  /* items written */
 	struct timespec progress_at; /* last progress line */
 	uint64_t progress_events;
 	char error[256];	  /* the first failure inside the decoder's callback */
@@ -969,7 +968,6 @@ static void iv_emit(struct chrome *c, const struct thread *th, const struct inte
 	} else {
 		otlp_span(c, th, iv, end, flags, end_ev);
 	}
-	c->spans_out++;
 }
 
 /* Ends stack[i] at @ts. The chrome format keeps each of a thread's two tracks nested (frames;
@@ -1068,13 +1066,22 @@ static void end_restate(struct chrome *c, struct thread *th)
 }
 
 /* An end without its beginning (a frame active before the trace starts): it began no later
- * than the thread's first event, or within the interval open when it ends, so that it
- * nests. */
+ * than the thread's first event, or within the interval of its track open when it ends, so
+ * that it nests. */
 static void end_unstarted(struct chrome *c, struct thread *th, enum iv_kind kind,
 			  const struct pt_event *ev)
 {
-	int64_t start = th->depth ? th->stack[th->depth - 1].ts : th->first_ts;
+	bool frame = kind == IV_PY || kind == IV_C || kind == IV_NATIVE;
+	int64_t start = th->first_ts;
 	struct interval *iv;
+	size_t i;
+
+	for (i = th->depth; i-- > 0;) {
+		if (is_frame(&th->stack[i]) == frame) {
+			start = th->stack[i].ts;
+			break;
+		}
+	}
 
 	if (kind == IV_REQUEST && ev->duration_ns && (int64_t)ev->duration_ns <= ev->ts - start) {
 		start = ev->ts - (int64_t)ev->duration_ns;
@@ -1135,7 +1142,6 @@ static void chrome_instant(struct chrome *c, const struct thread *th, const stru
 	}
 	out_close(c, '}');
 	out_close(c, '}');
-	c->spans_out++;
 }
 
 static void on_event(const struct pt_event *ev, void *data)
@@ -1511,12 +1517,15 @@ static bt_component_class_sink_consume_method_status finish(struct chrome *c)
 	if (st->unknown_codes) {
 		fprintf(stderr, ", %" PRIu64 " records of undefined code", st->unknown_codes);
 	}
-	fprintf(stderr, ", %" PRIu64 " events lost (discarded by LTTng)", st->discarded_events);
+	/* the summary as sink.pytrace.stack words it */
+	if (st->discarded_events) {
+		fprintf(stderr, ", %" PRIu64 " events lost (discarded by LTTng)",
+			st->discarded_events);
+	}
 	if (st->discarded_packets) {
 		fprintf(stderr, ", %" PRIu64 " packets lost", st->discarded_packets);
 	}
-	fprintf(stderr, "; %" PRIu64 " %s written\n", c->spans_out,
-		c->format == FMT_CHROME ? "trace events" : "spans");
+	fputc('\n', stderr);
 	return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
 }
 
