@@ -60,6 +60,7 @@ struct thread {
 	size_t depth, cap;
 	int64_t root_done; /* time of the thread's closed outermost frames */
 	long run;	   /* index in a run of `active` entries, -1 outside one */
+	bool ran;	   /* had a frame: counts in the table's threads */
 	int64_t run_ts;
 };
 
@@ -419,6 +420,7 @@ static void frame_push(struct profile *p, struct thread *t, uint32_t func, int64
 	fr->start = ts;
 	fr->child = 0;
 	t->depth++;
+	t->ran = true;
 	f->ncalls++;
 	f->nprim += fr->outer;
 	VAT(p->nodes, struct node, fr->node)->calls++;
@@ -463,6 +465,7 @@ static void orphan(struct profile *p, struct thread *t, uint32_t func, int64_t t
 	if (node == NONE) {
 		return;
 	}
+	t->ran = true;
 	f->ncalls++;
 	f->nprim++;
 	f->tottime += own;
@@ -509,8 +512,8 @@ static void on_event(const struct pt_event *ev, void *data)
 	bool active, entry;
 	uint32_t func;
 
-	if (p->oom) {
-		return;
+	if (p->oom || ev->tid < 0) {
+		return; /* a logging record without the vtid context belongs to no known thread */
 	}
 	t = thread_get(p, ev->pid, ev->tid, ev->ts);
 	if (!t) {
@@ -634,7 +637,7 @@ static void print_func(FILE *out, const struct func *f)
 
 static int print_table(struct profile *p, int64_t total)
 {
-	uint64_t calls = 0, prim = 0, rows;
+	uint64_t calls = 0, prim = 0, rows, threads = 0;
 	uint32_t *order = malloc((p->funcs.n + 1) * sizeof(*order));
 	double d = p->unit_div;
 	int u = p->unit_prec;
@@ -647,6 +650,9 @@ static int print_table(struct profile *p, int64_t total)
 		prim += VAT(p->funcs, struct func, i)->nprim;
 		order[i] = i;
 	}
+	for (size_t i = 0; i < p->threads.n; i++) {
+		threads += VAT(p->threads, struct thread, i)->ran;
+	}
 	sort_p = p;
 	qsort(order, p->funcs.n, sizeof(*order), cmp_rows);
 	printf("%12" PRIu64 " function calls", calls);
@@ -654,7 +660,7 @@ static int print_table(struct profile *p, int64_t total)
 		printf(" (%" PRIu64 " primitive calls)", prim);
 	}
 	printf(" in %.*f %s\n", p->unit_prec, total / d, p->unit_name);
-	printf("%12zu threads\n\n", p->threads.n);
+	printf("%12" PRIu64 " threads\n\n", threads);
 	printf("   Ordered by: %s\n", sort_names[p->sort]);
 	rows = p->limit && p->limit < p->funcs.n ? p->limit : p->funcs.n;
 	if (rows < p->funcs.n) {
@@ -1204,10 +1210,14 @@ static bt_value_map_foreach_entry_const_func_status param_one(const char *key,
 	} while (0)
 
 	if (!strcmp(key, "sort")) {
-		static const char *const cols[] = { "calls", "tottime", "cumtime", "name", "file" };
+		/* pstats' names of the same orders are accepted too */
+		static const char *const cols[][2] = {
+			{ "calls", "ncalls" }, { "tottime", "time" }, { "cumtime", "cumulative" },
+			{ "name", "name" },    { "file", "filename" },
+		};
 		size_t i;
 
-		for (i = 0; s && i < 5 && strcmp(s, cols[i]); i++) {
+		for (i = 0; s && i < 5 && strcmp(s, cols[i][0]) && strcmp(s, cols[i][1]); i++) {
 		}
 		if (!s || i == 5) {
 			FAIL("parameter `sort` must be one of calls, tottime, cumtime, name, file, "

@@ -285,7 +285,9 @@ static void on_event(const struct pt_event *ev, void *data)
 	case PT_RETURN:
 	case PT_C_RETURN:
 	case PT_NATIVE_RETURN:
-		type = ev->kind == PT_RETURN ? IT_FRAME : ev->kind == PT_C_RETURN ? IT_C : IT_NATIVE;
+		type = ev->kind == PT_RETURN	? IT_FRAME :
+		       ev->kind == PT_C_RETURN	? IT_C :
+						  IT_NATIVE;
 		depth = pop(t, type, 0, &ts0);
 		indent(s, depth < 0 ? t->n : (size_t)depth);
 		fputs("<- ", s->out);
@@ -343,7 +345,8 @@ static void on_event(const struct pt_event *ev, void *data)
 	case PT_REQUEST_EXIT:
 		depth = pop(t, IT_REQUEST, ev->id, &ts0);
 		indent(s, depth < 0 ? t->n : (size_t)depth);
-		fprintf(s->out, "%s<= %" PRId64 "%s ", col(s, C_GREEN), ev->status, col(s, C_RESET));
+		fprintf(s->out, "%s<= %" PRId64 "%s ", col(s, C_GREEN), ev->status,
+			col(s, C_RESET));
 		duration(s, (int64_t)ev->duration_ns);
 		if (*ev->error) {
 			fprintf(s->out, " %s%s%s", col(s, C_RED), ev->error, col(s, C_RESET));
@@ -353,9 +356,9 @@ static void on_event(const struct pt_event *ev, void *data)
 	}
 }
 
-bt_component_class_initialize_method_status pt_stack_init(bt_self_component_sink *self,
-							  bt_self_component_sink_configuration *config,
-							  const bt_value *params, void *init_data)
+bt_component_class_initialize_method_status
+pt_stack_init(bt_self_component_sink *self, bt_self_component_sink_configuration *config,
+	      const bt_value *params, void *init_data)
 {
 	bt_self_component *comp = bt_self_component_sink_as_self_component(self);
 	struct stack_sink *s = calloc(1, sizeof(*s));
@@ -373,7 +376,8 @@ bt_component_class_initialize_method_status pt_stack_init(bt_self_component_sink
 	if (v) {
 		if (bt_value_get_type(v) != BT_VALUE_TYPE_BOOL) {
 			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(comp,
-				"sink.pytrace.stack: parameter `color` must be a boolean (color=yes)");
+				"sink.pytrace.stack: parameter `color` must be a boolean "
+				"(color=yes)");
 			goto error;
 		}
 		s->color = bt_value_bool_get(v);

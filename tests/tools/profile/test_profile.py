@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -26,7 +27,7 @@ CI = os.environ.get("CI") == "true"
 BABELTRACE2 = shutil.which("babeltrace2") or "/usr/bin/babeltrace2"
 SVG = "{http://www.w3.org/2000/svg}"
 
-# name: (program, pytrace-run options, PYTRACE_MODE)
+# name: (program, pytrace-run options, PYTRACE_MODE[, more environment])
 CASES = {
     "known": ("known.py", [], "events"),
     "known-fast": ("known.py", [], "fast"),
@@ -34,7 +35,10 @@ CASES = {
     "threads-fast": ("threads.py", [], "fast"),
     "ccalls": ("ccalls.py", ["--c-calls"], "events"),
     "open": ("open_frames.py", [], "events"),
-    "names": ("names.py", [], "events"),
+    # only the program's frames, so that its tiny ones are wide enough to be drawn in the SVG
+    "names": ("names.py", [], "events", {"PYTRACE_INCLUDE": "__main__"}),
+    "coroutines": ("coroutines.py", [], "events"),
+    "coroutines-fast": ("coroutines.py", [], "fast"),
 }
 
 _traces = {}
@@ -48,8 +52,8 @@ def teardown_module():
 def trace(case):
     """The case's trace, recorded once per module."""
     if case not in _traces:
-        prog, opts, mode = CASES[case]
-        env = dict(os.environ, PYTRACE_MODE=mode)
+        prog, opts, mode, *more = CASES[case]
+        env = dict(os.environ, PYTRACE_MODE=mode, **(more[0] if more else {}))
         t = lttngharness.run_traced([RUN, *opts, os.path.join(PROGRAMS, prog)], env=env,
                                     keep=True)
         assert t.returncode == 0 and "libpytrace" not in t.stderr, t.stderr
@@ -154,15 +158,18 @@ def test_times_consistent(case):
         assert t.of("known.py", "<module>")["cumtime"] >= t.of("known.py", "main")["cumtime"]
 
 
-@pytest.mark.parametrize("case", ["known", "known-fast"])
+@pytest.mark.parametrize("case", ["known", "known-fast", "coroutines", "coroutines-fast"])
 def test_same_counts_as_cprofile(case):
+    """Every function of the program has the ncalls cProfile gives it: recursion, generators
+    (send, throw, close), coroutines, a generator expression."""
+    prog = CASES[case][0]
     r = subprocess.run([PYTHON, os.path.join(HERE, "cprofile_counts.py"),
-                        os.path.join(PROGRAMS, "known.py")], capture_output=True, text=True,
+                        os.path.join(PROGRAMS, prog)], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr
     expected = {(line, name): (f"{nc}/{cc}" if nc != cc else str(nc))
                 for line, name, cc, nc in json.loads(r.stdout)}
-    got = {k: row["ncalls"] for k, row in table(case).own("known.py").items()}
+    got = {k: row["ncalls"] for k, row in table(case).own(prog).items()}
     assert got == expected
 
 
@@ -179,6 +186,12 @@ def test_sort(sort, key, reverse):
     assert keys == sorted(keys, reverse=reverse)
     if sort == "cumtime":
         assert [r["func"] for r in table("known").rows] == [r["func"] for r in t.rows]
+
+
+@pytest.mark.parametrize("alias,sort", [("ncalls", "calls"), ("time", "tottime"),
+                                        ("cumulative", "cumtime"), ("filename", "file")])
+def test_sort_pstats_names(alias, sort):
+    assert table("known", f"sort={alias}").rows == table("known", f"sort={sort}").rows
 
 
 def test_sort_file():
@@ -211,7 +224,11 @@ def test_units():
 
 
 def folded(case, *params):
-    out = babeltrace(trace(case), "folded=true", *params).stdout
+    return folded_of(trace(case), *params)
+
+
+def folded_of(path, *params):
+    out = babeltrace(path, "folded=true", *params).stdout
     stacks = []
     for line in out.splitlines():
         stack, value = line.rsplit(" ", 1)
@@ -395,8 +412,97 @@ def test_names_escaped(tmp_path):
     assert stacks[f"{m};__main__.g"] == 1
     # exec'd code of another file, also named __main__.<module>: told apart, `;` and all
     assert stacks["__main__.<module>;__main__.<module> (we:ird <&> 'file'.py:1)"] == 1
+    assert len(t.rows) == 6
     svg = tmp_path / "names.svg"
     babeltrace(trace("names"), f'svg="{svg}"')
     tips = [e.text for e in ET.parse(svg).getroot().iter(f"{SVG}title")]
     assert any(tip.startswith('__main__.odd;name & <"quoted"> (') for tip in tips)
     assert any(tip.startswith("__main__.café (") for tip in tips)
+
+
+def test_native_frames():
+    """Native frames (tests/tools/stack/native: a C extension built with
+    -finstrument-functions, liblttng-ust-cyg-profile preloaded) are rows `[symbol]` once
+    flt.lttng-utils.debug-info names them, and frames of the call paths."""
+    module_dir = os.environ.get("PYTRACE_NATIVEDEMO_DIR")
+    libs = [os.path.join("/usr/lib/x86_64-linux-gnu", lib)
+            for lib in ("liblttng-ust-dl.so.1", "liblttng-ust-cyg-profile.so.1")]
+    missing = [] if module_dir else ["the nativedemo module (tests/tools/stack)"]
+    missing += [lib for lib in libs if not os.path.exists(lib)]
+    if missing:
+        if CI:
+            pytest.fail(f"missing: {missing}")
+        pytest.skip(f"missing: {missing}")
+    program = os.path.join(HERE, "..", "stack", "native", "native.py")
+    env = dict(os.environ, PYTHONPATH=module_dir, PYTRACE_INCLUDE="__main__",
+               LD_PRELOAD=":".join(libs))
+    t = lttngharness.run_traced(
+        [RUN, program], env=env, keep=True,
+        events=["python:*", "lttng_ust_cyg_profile:*", "lttng_ust_statedump:*",
+                "lttng_ust_lib:*", "lttng_ust_dl:*"], contexts=("vtid", "vpid", "ip"))
+    try:
+        assert (t.returncode, t.stdout) == (0, "13\n"), t.stderr
+        argv = [BABELTRACE2, f"--plugin-path={PLUGIN_DIR}", t.path,
+                "-c", "flt.lttng-utils.debug-info", "-c", "sink.pytrace.profile"]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        rows = {row["func"]: row for row in Table(r.stdout).rows}
+        for name in ("PyInit_nativedemo", "compute", "triple", "add_one"):
+            assert rows[f"[{name}]"]["ncalls"] == "1", name
+        assert rows["[compute]"]["cumtime"] >= rows["[triple]"]["cumtime"]
+        r = subprocess.run(argv + ["-p", "folded=true,folded-value=calls"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        stacks = {line.rsplit(" ", 1)[0].split(";", 1)[1] for line in r.stdout.splitlines()}
+        assert "__main__.<module>;__main__.caller;compute;triple" in stacks
+        assert "__main__.<module>;__main__.caller;compute;add_one" in stacks
+    finally:
+        shutil.rmtree(t.path, ignore_errors=True)
+
+
+@pytest.mark.parametrize("mode", ["events", "fast"])
+def test_session_started_late(mode, tmp_path):
+    """A session that starts while <module> and outer() run gets `active` entries for them;
+    stopped and started again, it gets them again: each is still one call. step() counts the
+    calls made while the session recorded, and none of the others."""
+    lttngharness.ensure_sessiond()
+    lttng = lttngharness._lttng
+    name = f"pytrace-profile-late-{os.getpid()}-{mode}"
+    out = str(tmp_path / "trace")
+    env = dict(os.environ, PYTRACE_MODE=mode, PYTRACE_INCLUDE="__main__")
+    proc = subprocess.Popen([RUN, os.path.join(PROGRAMS, "late.py")], env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def steps(n):
+        for _ in range(n):
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline() == "done\n"
+
+    lttng("create", name, f"--output={out}")
+    try:
+        lttng("enable-channel", "-u", "-s", name, "--buffers-pid", "chan")
+        lttng("enable-event", "-u", "-s", name, "-c", "chan", "python:*")
+        lttng("track", "-u", "-s", name, f"--vpid={proc.pid}")
+        steps(3)  # before the session starts: not recorded
+        for recorded in (5, 7):
+            lttng("start", name)
+            time.sleep(0.5)  # libpytrace sees the session within about 20 ms
+            steps(recorded)
+            time.sleep(0.5)  # fast mode: the watcher hands the records over within 0.2 s
+            lttng("stop", name)
+            steps(2)  # between the two runs: not recorded
+        proc.stdin.write("end\n")
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        lttng("destroy", name, check=False)
+    t = Table(babeltrace(out).stdout)
+    assert t.of("late.py", "step")["ncalls"] == "12"
+    assert t.of("late.py", "outer")["ncalls"] == "1"
+    assert t.of("late.py", "<module>")["ncalls"] == "1"
+    stacks = {";".join(s[1:]): v for s, v in
+              folded_of(out, "folded-value=calls")}
+    assert stacks["__main__.<module>;__main__.outer;__main__.step"] == 12

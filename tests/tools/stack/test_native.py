@@ -20,6 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PLUGIN_DIR = os.environ["PYTRACE_BT_PLUGIN_DIR"]
 RUN = os.environ["PYTRACE_RUN"]
 MODULE_DIR = os.environ["PYTRACE_NATIVEDEMO_DIR"]
+PYTHON = os.environ.get("PYTRACE_PYTHON", "/usr/bin/python3")
 BABELTRACE2 = shutil.which("babeltrace2") or "/usr/bin/babeltrace2"
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
 PRELOAD = ["liblttng-ust-dl.so.1", "liblttng-ust-cyg-profile.so.1"]
@@ -43,8 +44,18 @@ thread T1:
 """
 
 
+def _python_version():
+    r = subprocess.run([PYTHON, "-c", "import sys; print(*sys.version_info[:2])"],
+                       capture_output=True, text=True, timeout=60)
+    return tuple(int(x) for x in r.stdout.split()) if r.returncode == 0 else (3, 11)
+
+
 def normalize(text):
+    """Durations masked, tids renamed; before 3.10 a module's entry line is its first
+    statement's (docs/events.md): brought back to 1."""
     names = {}
+    if _python_version() < (3, 10):
+        text = re.sub(r"^(\s*-> <module>  \S+):\d+$", r"\1:1", text, flags=re.M)
 
     def tid(m):
         return "thread " + names.setdefault(m.group(1), f"T{len(names) + 1}") + ":"
@@ -69,10 +80,21 @@ def preload():
 def trace(request):
     env = dict(os.environ, PYTHONPATH=MODULE_DIR, PYTRACE_INCLUDE="__main__",
                PYTRACE_MODE=request.param, LD_PRELOAD=preload())
-    t = lttngharness.run_traced([RUN, os.path.join(HERE, "native", "native.py")], env=env,
-                                keep=True, events=EVENTS, contexts=("vtid", "vpid", "ip"))
+    t = retried(lttngharness.run_traced, [RUN, os.path.join(HERE, "native", "native.py")],
+                env=env, keep=True, events=EVENTS, contexts=("vtid", "vpid", "ip"))
     yield t
     shutil.rmtree(t.path, ignore_errors=True)
+
+
+def retried(run, *args, **kw):
+    """run(*args, **kw), again when no trace came out of it (a loaded machine: the program gave
+    up registering with the session daemon); never on an assertion."""
+    for attempt in range(3):
+        try:
+            return run(*args, **kw)
+        except RuntimeError:
+            if attempt == 2:
+                raise
 
 
 def view(path, *components):
@@ -101,8 +123,8 @@ def test_needs_vtid():
     # The same events without the vtid context cannot be placed on a thread: a clear error.
     env = dict(os.environ, PYTHONPATH=MODULE_DIR, PYTRACE_INCLUDE="__main__",
                LD_PRELOAD=preload())
-    t = lttngharness.run_traced([RUN, os.path.join(HERE, "native", "native.py")], env=env,
-                                keep=True, events=["python:*", "lttng_ust_cyg_profile:*"])
+    t = retried(lttngharness.run_traced, [RUN, os.path.join(HERE, "native", "native.py")],
+                env=env, keep=True, events=["python:*", "lttng_ust_cyg_profile:*"])
     try:
         r = view(t.path)
         assert r.returncode == 1

@@ -75,6 +75,18 @@ def python_path(tmp):
     return f"{SHIM}:{tmp}"
 
 
+def retried(run, *args, **kw):
+    """run(*args, **kw), again when no trace came out of it: on a loaded machine a program may
+    give up registering with the session daemon (lttng-ust's registration timeout) and run
+    untraced. Never retried on an assertion."""
+    for attempt in range(3):
+        try:
+            return run(*args, **kw)
+        except RuntimeError:
+            if attempt == 2:
+                raise
+
+
 def record(case, mode):
     """The trace of CASES[case] in @mode ("events" or "fast"), recorded once per module."""
     if (case, mode) in _traces:
@@ -83,8 +95,8 @@ def record(case, mode):
     prog, opts = CASES[case][0], CASES[case][1]
     env = dict(os.environ, PYTRACE_MODE=mode, PYTRACE_INCLUDE="__main__",
                PYTHONPATH=python_path(_flask_dir))
-    t = lttngharness.run_traced([RUN, *opts, os.path.join(PROGRAMS, prog)], env=env, keep=True,
-                                python_rules=(("-a",),), contexts=("vtid",))
+    t = retried(lttngharness.run_traced, [RUN, *opts, os.path.join(PROGRAMS, prog)], env=env,
+                keep=True, python_rules=(("-a",),), contexts=("vtid",))
     assert t.returncode == 0, t.stderr
     _traces[case, mode] = t
     return t
@@ -98,9 +110,24 @@ def view(path, *components, params=None):
     return subprocess.run(argv, capture_output=True, text=True, timeout=120)
 
 
+def _python_version():
+    r = subprocess.run([PYTHON, "-c", "import sys; print(*sys.version_info[:2])"],
+                       capture_output=True, text=True, timeout=60)
+    return tuple(int(x) for x in r.stdout.split()) if r.returncode == 0 else (3, 11)
+
+
+OLD_PYTHON = _python_version() < (3, 10)
+
+
 def normalize(text):
-    """Durations masked, thread ids renamed by first appearance."""
+    """Durations masked, thread ids renamed by first appearance. Before 3.10 (docs/events.md,
+    "CPython 3.8 to 3.10"), a module's entry line is its first statement's, and a generator
+    exhausted by a `for` loop raises StopIteration in the loop's frame: the view is brought back
+    to what 3.10+ show."""
     names = {}
+    if OLD_PYTHON:
+        text = re.sub(r"^(\s*-> <module>(?: \[\w+\])?  \S+):\d+$", r"\1:1", text, flags=re.M)
+        text = re.sub(r"^\s*!! StopIteration in .*\n", "", text, flags=re.M)
 
     def tid(m):
         return "thread " + names.setdefault(m.group(1), f"T{len(names) + 1}") + ":"
@@ -182,8 +209,8 @@ def test_not_a_trace(tmp_path):
 def test_no_libpytrace_events():
     # A real trace, of another provider only: lttng-ust's malloc wrapper.
     env = dict(os.environ, LD_PRELOAD="liblttng-ust-libc-wrapper.so.1")
-    t = lttngharness.run_traced(["/bin/sh", "-c", "exit 0"], env=env, keep=True,
-                                events="lttng_ust_libc:*")
+    t = retried(lttngharness.run_traced, ["/bin/sh", "-c", "exit 0"], env=env, keep=True,
+                events="lttng_ust_libc:*")
     try:
         assert t.events, "the libc wrapper recorded nothing"
         assert "no libpytrace events in this trace" in failed_cleanly(view(t.path))
