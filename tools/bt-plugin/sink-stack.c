@@ -12,7 +12,8 @@
  * Threads interleave: a `thread TID:` header is printed each time the thread changes, so a
  * thread may have several sections. Parameters: `color` (bool, default: stdout is a terminal),
  * `path` ("base": file base names, the default; "full"; any other string: a prefix stripped
- * from file names). A summary goes to stderr; a trace with no libpytrace event is an error.
+ * from file names), `progress` (bool: events read, on stderr at most once a second); others
+ * are an error. A summary goes to stderr; a trace with no libpytrace event is an error.
  *
  * Single-threaded, like every babeltrace2 component method.
  */
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "decode.h"
@@ -54,6 +56,9 @@ struct stack_sink {
 	char *prefix;
 	FILE *out;
 	bool failed; /* out of memory in the callback */
+	bool progress;
+	struct timespec progress_at; /* last progress line */
+	uint64_t progress_events;
 };
 
 #define C_RESET "\033[0m"
@@ -356,6 +361,20 @@ static void on_event(const struct pt_event *ev, void *data)
 	}
 }
 
+/* A misspelt parameter is an error, not silently a default. */
+static bt_value_map_foreach_entry_const_func_status check_param(const char *key,
+								 const bt_value *value, void *data)
+{
+	(void)value;
+	if (strcmp(key, "color") && strcmp(key, "path") && strcmp(key, "progress")) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT((bt_self_component *)data,
+			"sink.pytrace.stack: unknown parameter `%s` (known: color, path, progress)",
+			key);
+		return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_ERROR;
+	}
+	return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
+}
+
 bt_component_class_initialize_method_status
 pt_stack_init(bt_self_component_sink *self, bt_self_component_sink_configuration *config,
 	      const bt_value *params, void *init_data)
@@ -372,6 +391,20 @@ pt_stack_init(bt_self_component_sink *self, bt_self_component_sink_configuration
 	s->self = comp;
 	s->out = stdout;
 	s->color = isatty(STDOUT_FILENO);
+	if (bt_value_map_foreach_entry_const(params, check_param, comp) !=
+	    BT_VALUE_MAP_FOREACH_ENTRY_CONST_STATUS_OK) {
+		goto error;
+	}
+	v = bt_value_map_borrow_entry_value_const(params, "progress");
+	if (v) {
+		if (bt_value_get_type(v) != BT_VALUE_TYPE_BOOL) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(comp,
+				"sink.pytrace.stack: parameter `progress` must be a boolean "
+				"(progress=yes)");
+			goto error;
+		}
+		s->progress = bt_value_bool_get(v);
+	}
 	v = bt_value_map_borrow_entry_value_const(params, "color");
 	if (v) {
 		if (bt_value_get_type(v) != BT_VALUE_TYPE_BOOL) {
@@ -453,7 +486,27 @@ pt_stack_configured(bt_self_component_sink *self)
 	    BT_MESSAGE_ITERATOR_CREATE_FROM_SINK_COMPONENT_STATUS_OK) {
 		return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_ERROR;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &s->progress_at);
 	return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_OK;
+}
+
+/* "N events read (R/s)" on stderr, at most once a second. */
+static void report_progress(struct stack_sink *s)
+{
+	uint64_t n = pt_decoder_stats(s->dec)->messages;
+	struct timespec now;
+	double dt;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	dt = (double)(now.tv_sec - s->progress_at.tv_sec) +
+	     (double)(now.tv_nsec - s->progress_at.tv_nsec) / 1e9;
+	if (dt < 1.0) {
+		return;
+	}
+	fprintf(stderr, "%" PRIu64 " events read (%.0f/s)\n", n,
+		(double)(n - s->progress_events) / dt);
+	s->progress_at = now;
+	s->progress_events = n;
 }
 
 /* The end of the trace: what the decoder held, the summary, and whether it was ours at all. */
@@ -519,6 +572,9 @@ bt_component_class_sink_consume_method_status pt_stack_consume(bt_self_component
 			err = pt_decoder_push(s->dec, msgs[i]);
 		}
 		bt_message_put_ref(msgs[i]);
+	}
+	if (s->progress) {
+		report_progress(s);
 	}
 	if (err || s->failed) {
 		fflush(s->out);

@@ -192,6 +192,11 @@ def test_color_and_paths():
     assert "  programs/calls.py:17\n" in stripped
     bad = view(path, params="color=\"maybe\"")
     assert bad.returncode == 1 and "parameter `color` must be a boolean" in bad.stderr
+    bad = view(path, params="colour=yes")
+    assert bad.returncode == 1
+    assert "unknown parameter `colour` (known: color, path, progress)" in bad.stderr
+    # progress lines (at most one a second) go to stderr: stdout is the same
+    assert view(path, params="progress=yes").stdout == plain
 
 
 # ---- what is not a libpytrace trace: a clear message, an error status, no crash ----
