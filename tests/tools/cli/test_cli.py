@@ -482,3 +482,27 @@ def test_view_live(tmp):
             viewer.wait()
         lt("destroy", name, check=False)
         relayd.stop()
+
+
+# ---------------------------------------------------------------- native frames
+
+def test_record_and_view_native(tmp):
+    """tests/tools/stack's instrumented extension module: `record --native` preloads what it
+    needs, `view --native` names its C functions between the Python frames."""
+    module_dir = os.environ.get("PYTRACE_NATIVEDEMO_DIR")
+    if not module_dir:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PYTRACE_NATIVEDEMO_DIR is not set (tests/tools/stack's nativedemo)")
+        pytest.skip("tests/tools/stack's nativedemo is not built")
+    program = os.path.join(HERE, "..", "stack", "native", "native.py")
+    out = os.path.join(tmp, "trace")
+    env = dict(os.environ, PYTHONPATH=module_dir, PYTRACE_INCLUDE="__main__")
+    r = pytrace("record", "--native", "-o", out, "--", program, env=env)
+    assert (r.returncode, r.stdout) == (0, "13\n"), r.stderr
+    r = pytrace("view", "--native", "--color", "never", out)
+    assert r.returncode == 0, r.stderr
+    lines = [l.strip() for l in r.stdout.splitlines()]
+    i = lines.index(next(l for l in lines if l.startswith("-> caller  native.py:")))
+    assert lines[i + 1:i + 4] == ["-> compute [native]", "-> triple [native]",
+                                  lines[i + 3]] and lines[i + 3].startswith("<- "), r.stdout
+    assert "-> add_one [native]" in lines[i + 4:i + 6], r.stdout
