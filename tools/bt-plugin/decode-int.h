@@ -67,6 +67,7 @@ struct pt_decoder {
 	struct pt_table defs;    /* (pid, interp, id) -> struct code_def */
 	struct pt_table threads; /* (pid, tid, 0) -> struct thread */
 	struct pt_table modes;   /* (pid, 0, 0) -> (void *)enum pid_mode */
+	struct pt_table fast_capable; /* (trace class address, 0, 0) -> 1 no, 2 yes */
 	struct thread **order; /* threads in order of appearance (for finish) */
 	size_t nthreads, ocap;
 	struct code_def unknown; /* names of an undefined id, rewritten each time */

@@ -12,7 +12,8 @@
  *
  * A process's mode is known from its first function event (per-event: nothing is ever held for
  * it) or its first `code`/`records` event (fast); until then its events are held, so the records
- * of a first batch still sort before them. Delivery across threads is in order of release.
+ * of a first batch still sort before them, unless its trace has no `python:records` class at
+ * all (spans, requests or logging only). Delivery across threads is in order of release.
  *
  * Single-threaded: one decoder per sink component, called from its consume method.
  */
@@ -85,6 +86,13 @@ void pt_decoder_destroy(struct pt_decoder *d)
 	free(d->order);
 	free(d->threads.slots);
 	free(d->modes.slots);
+	for (i = 0; i < d->fast_capable.cap; i++) {
+		if (d->fast_capable.slots[i].v) {
+			bt_trace_class_put_ref(
+				(const bt_trace_class *)(uintptr_t)d->fast_capable.slots[i].k.a);
+		}
+	}
+	free(d->fast_capable.slots);
 	free(d);
 }
 
@@ -402,6 +410,40 @@ static int64_t trace_pid(const bt_event *event)
 	return -1;
 }
 
+/* Whether the event's trace can hold fast-mode batches at all: a trace whose metadata has no
+ * `python:records` class (spans, requests or logging only) never makes its events wait. Read
+ * once per trace class; a live trace whose metadata grows later is read as it was then. */
+static bool fast_capable(struct pt_decoder *d, const bt_event *event)
+{
+	const bt_stream_class *sc = bt_event_class_borrow_stream_class_const(
+		bt_event_borrow_class_const(event));
+	const bt_trace_class *tc = bt_stream_class_borrow_trace_class_const(sc);
+	int64_t key = (int64_t)(uintptr_t)tc;
+	uintptr_t known = (uintptr_t)pt_table_get(&d->fast_capable, key, 0, 0);
+	uint64_t i, j;
+	bool yes = false;
+
+	if (known) {
+		return known == 2;
+	}
+	for (i = 0; !yes && i < bt_trace_class_get_stream_class_count(tc); i++) {
+		const bt_stream_class *s = bt_trace_class_borrow_stream_class_by_index_const(tc, i);
+
+		for (j = 0; !yes && j < bt_stream_class_get_event_class_count(s); j++) {
+			const char *n = bt_event_class_get_name(
+				bt_stream_class_borrow_event_class_by_index_const(s, j));
+
+			yes = n && !strcmp(n, "python:records");
+		}
+	}
+	/* A reference keeps the address from naming another trace class later. Out of memory
+	 * only costs reading the classes again. */
+	if (!pt_table_put(&d->fast_capable, key, 0, 0, (void *)(uintptr_t)(yes ? 2 : 1))) {
+		bt_trace_class_get_ref(tc);
+	}
+	return yes;
+}
+
 static int event_message(struct pt_decoder *d, const bt_message *msg)
 {
 	const bt_event *event = bt_message_event_borrow_event_const(msg);
@@ -442,6 +484,10 @@ static int event_message(struct pt_decoder *d, const bt_message *msg)
 	ev.ts = c.ts;
 	ev.pid = c.pid;
 	ev.module = ev.file = ev.detail = "";
+	if (mode_of(d, c.pid) == MODE_UNKNOWN && !fast_capable(d, event) &&
+	    pt_decoder_set_mode(d, c.pid, MODE_PER_EVENT)) {
+		return -1;
+	}
 	if (cyg) {
 		return native_event(d, &c, &ev, !strcmp(strchr(name, ':') + 1, "func_entry"));
 	}

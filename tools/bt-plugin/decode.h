@@ -13,7 +13,8 @@
  * Order: each thread's events come exactly in time order. Across threads they come in the order
  * they are released: at once in per-event mode; in fast mode a thread's events wait for its next
  * batch (or the end of the trace), so another thread's later events may come first. Until a
- * process shows its mode (a function event, or a `code`/`records` event), its events are held.
+ * process shows its mode (a function event, or a `code`/`records` event), its events are held,
+ * unless its trace has no `python:records` event class (nothing can sort before them).
  *
  * Threads are keyed by (pid, tid): pid is the trace environment's `vpid` (per-process buffers)
  * or the `vpid` context field, -1 when neither exists.

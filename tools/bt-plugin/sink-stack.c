@@ -10,7 +10,8 @@
  *       !! __main__.OutOfStock in Shop.take line 20
  *
  * Threads interleave: a `thread TID:` header is printed each time the thread changes, so a
- * thread may have several sections. Parameters: `color` (bool, default: stdout is a terminal),
+ * thread may have several sections. Return lines give the duration and the kind, no line
+ * number (fast mode records none), so both modes print the same lines. Parameters: `color` (bool, default: stdout is a terminal),
  * `path` ("base": file base names, the default; "full"; any other string: a prefix stripped
  * from file names), `progress` (bool: events read, on stderr at most once a second); others
  * are an error. A summary goes to stderr; a trace with no libpytrace event is an error.
