@@ -224,7 +224,8 @@ static void out_json_str(struct chrome *c, const char *str)
 		case '\f': out_str(c, "\\f"); break;
 		default:
 			if (*p < 0x20) {
-				char esc[7] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15], 0 };
+				char esc[7] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15],
+						0 };
 
 				out_str(c, esc);
 			} else {
@@ -1082,8 +1083,9 @@ static void end_unstarted(struct chrome *c, struct thread *th, enum iv_kind kind
 			break;
 		}
 	}
-
-	if (kind == IV_REQUEST && ev->duration_ns && (int64_t)ev->duration_ns <= ev->ts - start) {
+	/* a request's exit has its duration: exact, where nesting allows (zipkin, otlp: always) */
+	if (kind == IV_REQUEST && ev->duration_ns &&
+	    ((int64_t)ev->duration_ns <= ev->ts - start || c->format != FMT_CHROME)) {
 		start = ev->ts - (int64_t)ev->duration_ns;
 	}
 	iv = iv_push(c, th, kind, ev);
@@ -1347,8 +1349,8 @@ static bool configure(struct chrome *c, const bt_value *params)
 	if (bt_value_map_foreach_entry_const(params, check_key, c) !=
 	    BT_VALUE_MAP_FOREACH_ENTRY_CONST_STATUS_OK) {
 		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(c->self,
-			"sink.pytrace.chrome: unknown parameter `%s` (known: format, path, progress, "
-			"service)", c->error);
+			"sink.pytrace.chrome: unknown parameter `%s` (known: format, path, "
+			"progress, service)", c->error);
 		return false;
 	}
 	if (!param_str(c, params, "format", "chrome", &format)) {
@@ -1431,7 +1433,8 @@ void pt_chrome_finalize(bt_self_component_sink *self)
 bt_component_class_sink_graph_is_configured_method_status
 pt_chrome_configured(bt_self_component_sink *self)
 {
-	struct chrome *c = bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
+	struct chrome *c =
+		bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
 	bt_self_component_port_input *port =
 		bt_self_component_sink_borrow_input_port_by_name(self, "in");
 
@@ -1531,7 +1534,8 @@ static bt_component_class_sink_consume_method_status finish(struct chrome *c)
 
 bt_component_class_sink_consume_method_status pt_chrome_consume(bt_self_component_sink *self)
 {
-	struct chrome *c = bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
+	struct chrome *c =
+		bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
 	bt_message_array_const msgs;
 	uint64_t count, i;
 	int err = 0;

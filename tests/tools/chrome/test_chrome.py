@@ -7,14 +7,17 @@ the programs did and with the trace itself (read with bt2 by the harness):
 - format=chrome: every frame is one complete event whose ts/dur give the recorded entry and
   return times exactly (ns), on its thread's track, nested; counts per function are the
   program's; exceptions, logging records and marks are instants with their args; spans and
-  requests are complete events on the thread's span track; metadata names every track;
+  requests are complete events on the thread's span track; metadata names every track; C
+  calls (--c-calls) are complete events too;
 - format=zipkin: a SERVER span per request with the recorded W3C trace ids and its status, the
   view's span a child of its request; format=otlp: the same spans;
-- bad parameters fail the component's initialization with a message;
+- bad parameters fail the component's initialization with a message, a write error or a trace
+  that is not libpytrace's fails the graph;
 - memory does not grow with the trace: a 1M-call trace exports in the RSS of a 100k-call one;
 - synthetic traces from a bt2 source (exact messages a session cannot be made to write):
   string escaping, frames left open or entered before the trace, restated stacks, spans that
-  interleave, attributes that are not JSON.
+  interleave, attributes that are not JSON, native frames, Zipkin/OTLP parents;
+- the export and a failing initialization under valgrind.
 """
 import collections
 import ctypes
@@ -124,30 +127,32 @@ def retried(run, *args, **kw):
                 raise
 
 
-def record(prog, mode, include=None):
+def record(prog, mode, include=None, opts=()):
     """The trace of programs/@prog in @mode ("events" or "fast"), recorded once per module;
-    @include: PYTRACE_INCLUDE (the modules whose frames are recorded), default all."""
-    if (prog, mode) in _traces:
-        return _traces[prog, mode]
+    @include: PYTRACE_INCLUDE (the modules whose frames are recorded), default all; @opts:
+    pytrace-run's options."""
+    key = (prog, mode, tuple(opts))
+    if key in _traces:
+        return _traces[key]
     need("babeltrace2", os.path.exists(BABELTRACE2))
     need("the shim package pytrace (PYTRACE_SHIM_PATH)", SHIM)
     env = dict(os.environ, PYTRACE_MODE=mode, PYTHONPATH=python_path())
     if include:
         env["PYTRACE_INCLUDE"] = include
-    t = retried(lttngharness.run_traced, [RUN, os.path.join(PROGRAMS, prog)], env=env,
+    t = retried(lttngharness.run_traced, [RUN, *opts, os.path.join(PROGRAMS, prog)], env=env,
                 keep=True, python_rules=(("-a",),), contexts=("vtid",))
     assert t.returncode == 0, t.stderr
-    _traces[prog, mode] = t
+    _traces[key] = t
     return t
 
 
-def export(path, **params):
-    """(completed process, parsed JSON or None) of the sink on the trace at @path."""
+def export(trace, **params):
+    """(completed process, parsed JSON or None) of the sink on the trace at @trace."""
     out = os.path.join(_tmp, f"out-{uuid.uuid4().hex[:8]}.json")
     params.setdefault("path", out)
     p = ",".join(f"{k}={json.dumps(v) if isinstance(v, str) else v}"
                  for k, v in params.items())
-    r = subprocess.run([BABELTRACE2, f"--plugin-path={PLUGIN_DIR}", path,
+    r = subprocess.run([BABELTRACE2, f"--plugin-path={PLUGIN_DIR}", trace,
                         "-c", "sink.pytrace.chrome", "-p", p],
                        capture_output=True, text=True, timeout=120)
     data = None
@@ -306,6 +311,31 @@ def test_chrome_known_program(mode):
         if e["tid"] == main and ns(outer["ts"]) <= ns(e["ts"])
         and ns(e["ts"]) + ns(e["dur"]) <= ns(outer["ts"]) + ns(outer["dur"]))
     assert (inside["top"], inside["middle"], inside["leaf"]) == (1, 2, 5)
+
+
+@pytest.mark.parametrize("mode", ["events", "fast"])
+def test_chrome_c_calls(mode):
+    # --c-calls: each C call is a complete event of category c on its thread's track, at the
+    # times of its entry and return, nested with the Python frames.
+    t = record("known.py", mode, include="__main__", opts=["--c-calls"])
+    r, data = export(t.path)
+    assert r.returncode == 0, r.stderr
+    check_nesting(data)
+    o = origin(data)
+    stacks, want = collections.defaultdict(list), []
+    for e in t.events:
+        if e["event"] == "c_function__entry":
+            stacks[e["tid"]].append(e)
+        elif e["event"] == "c_function__return":
+            b = stacks[e["tid"]].pop()
+            want.append((e["tid"], b["name"], b["ts"], e["ts"]))
+    got = [(e["tid"], e["name"], o + ns(e["ts"]), o + ns(e["ts"]) + ns(e["dur"]))
+           for e in complete(data, "c")]
+    assert sorted(got) == sorted(want)
+    # what known.py's module body calls in C: print() once, pytrace.mark() once
+    names = collections.Counter(x[1] for x in got)
+    assert (names["print"], names["pytrace._native.mark"]) == (1, 1)
+    assert len(complete(data, "python")) == len(frames_of(t.events))
 
 
 def test_zipkin_and_otlp_known_program():
@@ -609,6 +639,8 @@ class _Iter(bt2._UserMessageIterator):
         for name, ts, fields in events:
             msg = self._create_event_message(classes[name, tuple(fields)], stream,
                                              default_clock_snapshot=ts)
+            # the vtid context, as `lttng add-context -u -t vtid` records it
+            msg.event.common_context_field["vtid"] = fields.get("tid", fields.get("vtid", 0))
             for k, v in fields.items():
                 if isinstance(v, bytes):  # any bytes: what bt2's str setter cannot make
                     _LIB.bt_field_string_set_value(
@@ -629,7 +661,9 @@ class _Source(bt2._UserSourceComponent, message_iterator_class=_Iter):
     def __init__(self, config, params, events):
         tc = self._create_trace_class()
         cc = self._create_clock_class(frequency=1_000_000_000, offset=bt2.ClockClassOffset(100))
-        sc = tc.create_stream_class(default_clock_class=cc)
+        ctx = tc.create_structure_field_class()
+        ctx.append_member("vtid", tc.create_signed_integer_field_class(64))
+        sc = tc.create_stream_class(default_clock_class=cc, event_common_context_field_class=ctx)
         classes = {}
         for name, _, fields in events:
             if (name, tuple(fields)) in classes:
@@ -773,6 +807,30 @@ def test_active_run_restates_the_stack():
     ]
 
 
+def native(ts, tid, addr, exit=False):
+    name = "lttng_ust_cyg_profile:func_" + ("exit" if exit else "entry")
+    return (name, ts, dict(addr=addr, call_site=addr + 0x40, vtid=tid))
+
+
+def test_native_frames():
+    # lttng_ust_cyg_profile's functions, named by their address without debug info, are
+    # complete events of category native on their thread's track, nested with its frames.
+    data = synthetic([
+        entry(100, 1, "f"), native(200, 1, 0x401000), native(300, 1, 0x402000),
+        native(400, 1, 0x402000, exit=True), entry(450, 1, "callback"), ret(480, 1, "callback"),
+        native(500, 1, 0x401000, exit=True), ret(600, 1, "f"),
+    ])
+    check_nesting(data)
+    m = {"module": "m", "file": "/a.py", "line": 1}
+    assert slices(data, 1) == [
+        ("0x401000", 200, 300, {"addr": "0x401000"}),
+        ("0x402000", 300, 100, {"addr": "0x402000"}),
+        ("callback", 450, 30, m),
+        ("f", 100, 500, m),
+    ]
+    assert {e["cat"] for e in complete(data)} == {"native", "python"}
+
+
 def test_spans_that_interleave():
     # Spans ended out of order (asyncio tasks on one thread): the span track stays nested,
     # the span still open goes on from the end of the one that encloses it (clipped).
@@ -796,9 +854,12 @@ def test_zipkin_parents_and_ids():
         request_end(600, 1, 1, "/a", status=503, error="pkg.Busy"),
         request(700, 1, 2, "/b", trace=TRACE, parent=PARENT), request_end(900, 1, 2, "/b"),
         span(1000, 2, "alone", 3),
+        request_end(5000, 3, 9, "/late"),  # begun before the trace: its duration says when
     ]
     spans = {s["name"]: s for s in synthetic(events, format="zipkin")}
-    assert spans.keys() == {"GET /a", "outer", "inner", "GET /b", "alone"}
+    assert spans.keys() == {"GET /a", "outer", "inner", "GET /b", "alone", "GET /late"}
+    late = spans["GET /late"]
+    assert (late["kind"], late["timestamp"], late["duration"]) == ("SERVER", 100 * 10**6 + 4, 1)
     a, outer, inner, b, alone = (spans[k] for k in ("GET /a", "outer", "inner", "GET /b",
                                                     "alone"))
     assert HEX32.match(a["traceId"]) and a["traceId"] == outer["traceId"] == inner["traceId"]
@@ -816,3 +877,12 @@ def test_zipkin_parents_and_ids():
     assert o["GET /a"]["status"] == {"code": 2, "message": "pkg.Busy"}
     assert o["inner"]["parentSpanId"] == outer["id"]
     assert o["GET /a"]["startTimeUnixNano"] == str(100 * 10**9 + 100)
+
+
+def test_write_errors_and_foreign_traces():
+    # A full disk fails the graph with the reason; so does a trace with no libpytrace event.
+    t = record("known.py", "events")
+    r, _ = export(t.path, path="/dev/full")
+    assert r.returncode == 1 and "cannot write /dev/full: No space left on device" in r.stderr
+    with pytest.raises(bt2._Error, match="no libpytrace events in this trace"):
+        synthetic([("other:event", 100, dict(tid=1))])
