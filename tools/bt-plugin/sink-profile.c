@@ -352,25 +352,26 @@ static struct thread *thread_get(struct profile *p, int64_t pid, int64_t tid, in
 	return t->root == NONE ? NULL : t;
 }
 
-/* Recursion counts per (thread, function): cProfile counts cumtime once per outermost call. */
-struct lkey {
-	uint32_t thread, func;
-};
-
+/* Recursion counts per (thread, function): cProfile counts cumtime once per outermost call.
+ * The hash is splitmix64's finalizer of (thread, function), a bijection: equal hashes are
+ * equal keys. */
 static bool level_eq(const struct profile *p, uint32_t idx, const void *key)
 {
 	(void)p;
 	(void)idx;
 	(void)key;
-	return true; /* the hash is the key itself */
+	return true;
 }
 
 static uint32_t level_get(struct profile *p, uint32_t thread, uint32_t func)
 {
 	uint64_t h = (uint64_t)thread << 32 | func;
-	uint32_t idx = table_find(p, &p->ltab, h, level_eq, NULL);
-	uint32_t *l;
+	uint32_t idx, *l;
 
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	idx = table_find(p, &p->ltab, h, level_eq, NULL);
 	if (idx != NONE) {
 		return idx;
 	}
@@ -1229,8 +1230,11 @@ static bt_value_map_foreach_entry_const_func_status param_one(const char *key,
 				   bt_value_integer_signed_get(v) < 0)) {
 			FAIL("parameter `limit` must be an integer >= 0 (0: all rows)");
 		}
-		p->limit = bt_value_is_signed_integer(v) ? (uint64_t)bt_value_integer_signed_get(v) :
-							    bt_value_integer_unsigned_get(v);
+		if (bt_value_is_signed_integer(v)) {
+			p->limit = bt_value_integer_signed_get(v);
+		} else {
+			p->limit = bt_value_integer_unsigned_get(v);
+		}
 	} else if (!strcmp(key, "unit")) {
 		if (s && !strcmp(s, "s")) {
 			p->unit_div = 1e9, p->unit_name = "seconds", p->unit_prec = 6;
@@ -1347,7 +1351,8 @@ bt_component_class_sink_graph_is_configured_method_status pt_profile_configured(
 	if (bt_message_iterator_create_from_sink_component(self_sink, port, &p->it) !=
 	    BT_MESSAGE_ITERATOR_CREATE_FROM_SINK_COMPONENT_STATUS_OK) {
 		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
-			self, "sink.pytrace.profile: cannot create the message iterator of port in");
+			self, "sink.pytrace.profile: cannot create the message iterator of port "
+			      "in");
 		return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_ERROR;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &p->last_report);
@@ -1454,7 +1459,8 @@ fail:
 
 bt_component_class_sink_consume_method_status pt_profile_consume(bt_self_component_sink *self)
 {
-	struct profile *p = bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
+	struct profile *p =
+		bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
 	bt_message_array_const msgs;
 	uint64_t count = 0, i;
 
