@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import time
 
+import bt2
 import pytest
 
 import lttngharness
@@ -313,15 +314,62 @@ def test_corrupt_stream(tmp):
     assert "cannot read the trace" in line
 
 
+class _OtherIter(bt2._UserMessageIterator):
+    def __init__(self, config, port):
+        tc, sc, ec = port.user_data
+        stream = tc().create_stream(sc)
+        packet = stream.create_packet()
+        ev = self._create_event_message(ec, packet, default_clock_snapshot=10)
+        ev.event.payload_field["msg"] = "hello"
+        self._msgs = [self._create_stream_beginning_message(stream),
+                      self._create_packet_beginning_message(packet, 5), ev,
+                      self._create_packet_end_message(packet, 20),
+                      self._create_stream_end_message(stream)][::-1]
+
+    def __next__(self):
+        if not self._msgs:
+            raise StopIteration
+        return self._msgs.pop()
+
+
+class _OtherSource(bt2._UserSourceComponent, message_iterator_class=_OtherIter):
+    """One event `myapp:hello` of another provider."""
+
+    def __init__(self, config, params, obj):
+        tc = self._create_trace_class()
+        cc = self._create_clock_class(frequency=1_000_000_000)
+        sc = tc.create_stream_class(default_clock_class=cc, supports_packets=True,
+                                    packets_have_beginning_default_clock_snapshot=True,
+                                    packets_have_end_default_clock_snapshot=True)
+        payload = tc.create_structure_field_class()
+        payload.append_member("msg", tc.create_string_field_class())
+        self._add_output_port("out", (tc, sc, sc.create_event_class(
+            name="myapp:hello", payload_field_class=payload)))
+
+
 def test_trace_without_our_events(tmp):
-    """--native preloads liblttng-ust-cyg-profile: /bin/true then registers with the session
-    daemon and records lttng_ust_statedump events, and nothing of ours."""
-    out = os.path.join(tmp, "trace")
-    r = pytrace("record", "--native", "-o", out, "--", "/bin/true")
-    assert r.returncode == 0, r.stderr
-    for cmd in (["view"], ["profile"]):
+    """A valid CTF trace (written by babeltrace2's sink.ctf.fs) with another provider's events
+    only."""
+    out = os.path.join(tmp, "other")
+    graph = bt2.Graph()
+    src = graph.add_component(_OtherSource, "src")
+    sink = graph.add_component(bt2.find_plugin("ctf").sink_component_classes["fs"], "sink",
+                               params={"path": out, "assume-single-trace": True})
+    graph.connect_ports(src.output_ports["out"], sink.input_ports["in"])
+    graph.run()
+    for cmd in (["view"], ["profile"], ["export", "-o", os.path.join(tmp, "x.json")]):
         line = one_line_error(pytrace(*cmd, out), 1)
         assert "no libpytrace events" in line
+
+
+def test_native_without_python(tmp):
+    """--native on a program without libpytrace: it runs, keeps its status; what was recorded
+    (the state dump, if the program lived long enough) is not ours."""
+    out = os.path.join(tmp, "trace")
+    r = pytrace("record", "--native", "-o", out, "--", "/bin/sh", "-c", "exit 3")
+    assert r.returncode == 3, r.stderr
+    line = one_line_error(pytrace("view", out), 1)
+    assert "empty trace" in line or "no libpytrace events" in line
 
 
 def test_usage_errors(tmp):
