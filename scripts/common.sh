@@ -11,7 +11,7 @@ PYTRACE_PACKAGES=(
 	liblttng-ust-dev liburcu-dev lttng-tools babeltrace2 python3-bt2 libbabeltrace2-dev
 	liblttng-ust-python-agent1 python3-lttngust python3-flask
 	libcriterion-dev python3-pytest valgrind
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev libxml2-utils
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
