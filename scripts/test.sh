@@ -16,6 +16,7 @@
 #   PYTRACE_MATRIX="3.8 3.12"    only these pyenv versions (each must be found)
 #   PYTRACE_MATRIX_ARGS="..."    more `meson test` options for the pyenv builds only
 #                                (e.g. "--no-suite abi")
+# The trace tools' tests (suite tools) run in BUILD_DIR and the 3.12 build only.
 #   PYTRACE_FUZZ=none            no fuzz build (BUILD_DIR-fuzz: tests/fuzz, clang, ASan/UBSan)
 #   PYTRACE_FUZZ_SECONDS=N       how long each fuzz target runs (20)
 set -euo pipefail
@@ -175,7 +176,11 @@ for p in "${pythons[@]}"; do
 		record "$version" "$d" no $((SECONDS - start))
 		continue
 	fi
-	run_tests "$d" "$@" "${matrix_args[@]}"
+	# The trace tools (suite tools) read traces, whatever CPython wrote them: they run in the
+	# default build and, for the sys.monitoring backend's traces, in the 3.12 one.
+	tools=()
+	[ "$mm" = 3.12 ] || tools=(--no-suite tools)
+	run_tests "$d" "$@" "${tools[@]}" "${matrix_args[@]}"
 	record "$version" "$d" yes $((SECONDS - start))
 done
 
