@@ -1,0 +1,282 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Requests per second of a Flask server under wrk: untraced, attached idle, recording request
+events, recording every function event. Needs wrk, a running lttng-sessiond and Flask for the
+build's CPython (Debian: python3-flask).
+
+    bench/flask_wrk.py [--rounds N] [--duration S] [--threads T] [--connections C] BUILD_DIR
+
+The server is bench/programs/flask_server.py (werkzeug's threaded server, a thread per
+connection, one route doing little work), run by the CPython the build embeds (the interpreter
+of its Python package, PYTRACE_PYTHON to override) with PYTHONPATH=BUILD/python, in four modes:
+
+| mode | process | session |
+|---|---|---|
+| untraced | `python3 flask_server.py` (pytrace never imported) | none |
+| idle | `python3 -m pytrace flask_server.py --instrument` (`Pytrace(app)`) | none |
+| requests | the same | `python:request_*` |
+| all | the same | `python:*` (request and function events) |
+
+Each run is a server process of its own: started stopped, its pid tracked by its own session
+(8 x 8 MiB sub-buffers per CPU, trace on tmpfs, destroyed with its trace afterwards), resumed,
+warmed up by one second of `wrk -t1 -c2`, then measured by `wrk -tT -cC -dSs` on
+`/item/42`. Modes are interleaved round after round in a rotated order; the table shows the
+median req/s of each mode, its ratio to the untraced median of the same run, and min/max; the
+median of wrk's mean latency; and the median of the server's CPU time (all its threads, from
+/proc/PID/stat) per request during the measured run, which other processes competing for the
+CPUs inflate less than they do req/s (LTTng's consumer daemon is another process: its CPU time
+is not in it). The request events of every `requests` run are counted in its trace and compared with the
+requests the server says it served; the discarded events of every recording run are read from
+`lttng list`. The goal: recording request events keeps >= 0.95x the untraced rate.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchtools as bt  # noqa: E402
+
+PROG = os.path.join(bt.BENCH, "programs", "flask_server.py")
+PATH = "/item/42"
+
+MODES = [  # key, label, under -m pytrace and instrumented, events the session enables
+    ("untraced", "untraced (no pytrace)", False, None),
+    ("idle", "attached idle (`-m pytrace`, `Pytrace(app)`, no session)", True, None),
+    ("requests", "recording `python:request_*`", True, ["python:request_*"]),
+    ("all", "recording `python:*` (function events too)", True, ["python:*"]),
+]
+
+
+def build_python(build):
+    """The CPython of the build's Python package, found as python/pytrace/meson.build finds
+    it: PREFIX/bin/pythonX.Y of the embed pkg-config module named by the `python` option."""
+    if os.environ.get("PYTRACE_PYTHON"):
+        return os.environ["PYTRACE_PYTHON"]
+    with open(os.path.join(build, "meson-info", "intro-buildoptions.json")) as f:
+        opts = {o["name"]: o["value"] for o in json.load(f)}
+    env = dict(os.environ)
+    env["PKG_CONFIG_PATH"] = ":".join(opts.get("pkg_config_path", []) +
+                                      [env.get("PKG_CONFIG_PATH", "")])
+
+    def pc(arg):
+        return subprocess.run(["pkg-config", arg, opts["python"]], env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    return os.path.join(pc("--variable=prefix"), "bin", "python" + pc("--modversion"))
+
+
+def wait_port(p, timeout=60):
+    """The port of the 'serving on PORT' line of server @p."""
+    line = []
+    t = threading.Thread(target=lambda: line.append(p.stdout.readline()), daemon=True)
+    t.start()
+    t.join(timeout)
+    m = re.match(r"serving on (\d+)$", line[0].strip()) if line else None
+    if not m:
+        p.kill()
+        out, err = p.communicate()
+        raise SystemExit(f"error: the server did not start: {(line or [''])[0]}{out}"
+                         f"{err.strip()[-600:]}")
+    return int(m.group(1))
+
+
+def wrk(port, threads, connections, duration):
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
+           f"http://127.0.0.1:{port}{PATH}"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    m = re.search(r"^Requests/sec:\s*([\d.]+)", p.stdout, re.M)
+    if p.returncode or not m:
+        raise SystemExit(f"error: {' '.join(cmd)} failed ({p.returncode}): "
+                         f"{p.stdout}{p.stderr}")
+    n = re.search(r"^\s*(\d+) requests in", p.stdout, re.M)
+    lat = re.search(r"^\s*Latency\s+([\d.]+)(us|ms|s)\b", p.stdout, re.M)
+    errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)",
+                                            re.search(r"Socket errors:.*", p.stdout).group(0)
+                                            if "Socket errors" in p.stdout else ""))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", p.stdout)
+    ms = float(lat.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[lat.group(2)] if lat else None
+    return {"rps": float(m.group(1)), "requests": int(n.group(1)) if n else 0,
+            "latency_ms": ms, "errors": errors, "non2xx": int(non2xx.group(1)) if non2xx else 0}
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of process @pid, all its threads (those gone included)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(p, args):
+    """Warm-up, then the measured wrk run against server @p, with the server's CPU time."""
+    port = wait_port(p)
+    wrk(port, 1, 2, 1)
+    c0 = cpu_seconds(p.pid)
+    res = wrk(port, args.threads, args.connections, args.duration)
+    cpu = cpu_seconds(p.pid) - c0
+    res["cpu_us"] = cpu * 1e6 / res["requests"] if res["requests"] else None
+    return res
+
+
+def stop(p):
+    """SIGTERM the server, check its exit; the requests it served, and how many of them ended
+    with libpytrace's hooks installed."""
+    os.kill(p.pid, signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    m = re.search(r"^served (\d+) requests, (\d+) hooked$", out, re.M)
+    if p.returncode or not m:
+        raise SystemExit(f"error: the server exited with {p.returncode}: {out}{err[-600:]}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def request_exits(trace):
+    import bt2
+
+    n = 0
+    for msg in bt2.TraceCollectionMessageIterator(trace):
+        if type(msg) is bt2._EventMessageConst and msg.event.name == "python:request_exit":
+            n += 1
+    return n
+
+
+def one(py, build, mode, args, env):
+    key, _, traced, events = mode
+    cmd = [py, *(["-m", "pytrace"] if traced else []), PROG,
+           *(["--instrument"] if traced else []), "0"]
+    res = {"others": bt.active_sessions()}
+    if events:
+        with bt.Session(f"flask-{key}", events) as s:
+            p = bt.spawn_stopped(cmd, env)
+            try:
+                s.track(p.pid)
+                s.start()
+                os.kill(p.pid, signal.SIGCONT)
+                res.update(measure(p, args))
+                res["served"], res["hooked"] = stop(p)
+            except BaseException:
+                p.kill()
+                p.wait()
+                raise
+            s.stop()
+            res["discarded"], res["lost"] = s.discarded()
+            res["trace_bytes"] = s.trace_bytes()
+            if key == "requests":
+                res["recorded"] = request_exits(s.output)
+    else:
+        p = bt.spawn_stopped(cmd, env)
+        try:
+            os.kill(p.pid, signal.SIGCONT)
+            res.update(measure(p, args))
+            res["served"], res["hooked"] = stop(p)
+        except BaseException:
+            p.kill()
+            p.wait()
+            raise
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
+    ap.add_argument("--threads", type=int, default=2, help="wrk -t")
+    ap.add_argument("--connections", type=int, default=8, help="wrk -c")
+    ap.add_argument("--quick", action="store_true", help="2 rounds of 3 s: a smoke run")
+    ap.add_argument("build")
+    args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.duration = 2, 3
+    if not shutil.which("wrk"):
+        raise SystemExit("error: wrk is missing (apt-get install wrk)")
+    build = os.path.abspath(args.build)
+    if not os.path.isfile(os.path.join(build, "python", "pytrace", "flask.py")):
+        raise SystemExit(f"error: {build} has no pytrace.flask (build it: ninja -C {build})")
+    py = build_python(build)
+    env = bt.clean_env(PYTHONPATH=os.path.join(build, "python"), PYTHONDONTWRITEBYTECODE="1")
+    probe = subprocess.run([py, "-c", "import sys, flask, werkzeug; print(sys.version.split()[0],"
+                            " flask.__version__, werkzeug.__version__)"],
+                           capture_output=True, text=True, env=env)
+    if probe.returncode:
+        raise SystemExit(f"error: {py} cannot import flask (Debian: python3-flask): "
+                         f"{probe.stderr.strip()[-300:]}")
+    pyver, flaskver, wzver = probe.stdout.split()
+
+    res = {m[0]: [] for m in MODES}
+    for r in range(args.rounds):
+        order = MODES[r % len(MODES):] + MODES[:r % len(MODES)]
+        for mode in order:
+            x = one(py, build, mode, args, env)
+            res[mode[0]].append(x)
+            bt.log(f"  round {r + 1}/{args.rounds} {mode[0]}: {x['rps']:.0f} req/s"
+                   + (f", {x['discarded']} discarded" if "discarded" in x else ""))
+
+    base = bt.median([x["rps"] for x in res["untraced"]])
+    print(f"### Flask under wrk: requests per second, Python {pyver} ({py}), Flask {flaskver}, "
+          f"werkzeug {wzver} ({build})\n")
+    print(f"`wrk -t{args.threads} -c{args.connections} -d{args.duration}s "
+          f"http://127.0.0.1:PORT{PATH}`, {args.rounds} rounds of the 4 modes interleaved, "
+          f"one server process per run; {bt.source_summary()}.\n")
+    cpu_base = bt.median([x["cpu_us"] for x in res["untraced"]])
+    print("| mode | req/s (median) | ratio | min | max | latency ms | server CPU µs/req | "
+          "ratio | discarded events | trace MiB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for key, label, *_ in MODES:
+        xs = res[key]
+        rps = [x["rps"] for x in xs]
+        med = bt.median(rps)
+        lat = [x["latency_ms"] for x in xs if x["latency_ms"] is not None]
+        lat = f"{bt.median(lat):.2f}" if lat else "?"
+        disc = str(sum(x["discarded"] for x in xs)) if "discarded" in xs[0] else "—"
+        mib = (f"{bt.median([x['trace_bytes'] for x in xs]) / 2**20:.1f}"
+               if "trace_bytes" in xs[0] else "—")
+        cpu = bt.median([x["cpu_us"] for x in xs])
+        print(f"| {label} | {med:.0f} | {med / base:.3f} | {min(rps):.0f} | {max(rps):.0f} | "
+              f"{lat} | {cpu:.0f} | {cpu / cpu_base:.2f} | {disc} | {mib} |")
+    req = bt.median([x["rps"] for x in res["requests"]]) / base
+    print(f"\nrecording request events / untraced = **{req:.3f}** (goal >= 0.95: "
+          f"{'met' if req >= 0.95 else 'not met'} in this run)\n")
+    notes = []
+    for x in res["requests"]:
+        if x["recorded"] != x["served"]:
+            notes.append(f"a `requests` run recorded {x['recorded']} request_exit events for "
+                         f"{x['served']} requests served")
+    recorded = sum(x["recorded"] for x in res["requests"])
+    served = sum(x["served"] for x in res["requests"])
+    notes.append(f"`requests` runs: {recorded} python:request_exit events recorded for {served} "
+                 f"requests served (warm-up included)")
+    for key, *_ in MODES:
+        hooked = [x for x in res[key] if x["hooked"]]
+        if key != "all" and hooked:
+            notes.append(f"{key}: {len(hooked)} runs had hooks installed during "
+                         f"{sum(x['hooked'] for x in hooked)} requests (another session "
+                         f"enabling python events?)")
+        if key == "all":
+            notes.append(f"`all` runs: hooks installed during "
+                         f"{sum(x['hooked'] for x in res[key])} of "
+                         f"{sum(x['served'] for x in res[key])} requests")
+        bad = [x for x in res[key] if x["errors"] or x["non2xx"]]
+        if bad:
+            notes.append(f"{key}: {len(bad)} runs with socket errors or non-2xx responses "
+                         f"({sum(x['errors'] for x in bad)} errors, "
+                         f"{sum(x['non2xx'] for x in bad)} non-2xx)")
+        lost = sum(x.get("lost", 0) for x in res[key])
+        if lost:
+            notes.append(f"{key}: {lost} lost packets")
+    others = sorted({s for key in res for x in res[key] for s in x["others"]})
+    if others:
+        notes.append(f"other sessions active during some runs: {', '.join(others)}")
+    for line in bt.machine_summary():
+        notes.append(line)
+    print("Notes:\n")
+    for n in notes:
+        print(f"- {n}")
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: MIT
+"""The server of bench/flask_wrk.py: a Flask app with one route doing little work
+(`/item/<int:n>`: a sum and a formatted string), served by werkzeug's threaded server on
+127.0.0.1 (a thread per connection, as `app.run()` serves).
+
+    flask_server.py [--instrument] [PORT]
+
+--instrument: `pytrace.flask.Pytrace(app)` (request events); without it pytrace is never
+imported. PORT 0 (the default) picks a free port. Prints `serving on PORT` once it listens;
+SIGTERM stops it and it prints `served N requests, M hooked` before exiting with status 0:
+counted by an after_request hook in every mode, M being the requests that ended while a profile
+function or a sys.monitoring tool's events were on (libpytrace's hooks: expected only while a
+session records function events). werkzeug's access log is off: one line per request on a pipe
+would measure the pipe.
+"""
+import itertools
+import logging
+import signal
+import sys
+import threading
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+args = sys.argv[1:]
+instrument = "--instrument" in args
+args = [a for a in args if a != "--instrument"]
+port = int(args[0]) if args else 0
+
+app = Flask("bench_flask_server")
+if instrument:
+    from pytrace.flask import Pytrace
+
+    Pytrace(app)
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+served = itertools.count()  # next() is one C call: no update lost between threads
+hooked = itertools.count()
+monitoring = getattr(sys, "monitoring", None)  # 3.12+
+
+
+def hooks_on():
+    if sys.getprofile() is not None:
+        return True
+    return monitoring is not None and any(monitoring.get_events(t) for t in range(6))
+
+
+@app.after_request
+def count(response):
+    next(served)
+    if hooks_on():
+        next(hooked)
+    return response
+
+
+@app.route("/item/<int:n>")
+def item(n):
+    return f"item {n}: {sum(range(n))}\n"
+
+
+server = make_server("127.0.0.1", port, app, threaded=True)
+for sig in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(sig, lambda *_: threading.Thread(target=server.shutdown).start())
+print(f"serving on {server.server_port}", flush=True)
+server.serve_forever()
+server.server_close()
+print(f"served {next(served)} requests, {next(hooked)} hooked", flush=True)
