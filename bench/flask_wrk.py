@@ -136,13 +136,20 @@ def stop(p):
 
 
 def request_exits(trace):
+    """The python:request_exit events of @trace: their count, and a Counter of the
+    (status, error) of those that are not a plain 200."""
+    import collections
+
     import bt2
 
-    n = 0
+    n, odd = 0, collections.Counter()
     for msg in bt2.TraceCollectionMessageIterator(trace):
         if type(msg) is bt2._EventMessageConst and msg.event.name == "python:request_exit":
             n += 1
-    return n
+            f = msg.event.payload_field
+            if int(f["status"]) != 200 or str(f["error"]):
+                odd[(int(f["status"]), str(f["error"]))] += 1
+    return n, odd
 
 
 def one(py, build, mode, args, env):
@@ -167,7 +174,7 @@ def one(py, build, mode, args, env):
             res["discarded"], res["lost"] = s.discarded()
             res["trace_bytes"] = s.trace_bytes()
             if key == "requests":
-                res["recorded"] = request_exits(s.output)
+                res["recorded"], res["odd"] = request_exits(s.output)
     else:
         p = bt.spawn_stopped(cmd, env)
         try:
@@ -249,9 +256,11 @@ def run_build(build, args):
           f"{'met' if req >= 0.95 else 'not met'} in this run)\n")
     notes = []
     for x in res["requests"]:
-        if x["recorded"] != x["served"]:
+        if x["recorded"] != x["served"] or x["odd"]:
+            odd = ", ".join(f"{n} with status {st}" + (f" error {e!r}" if e else "")
+                            for (st, e), n in sorted(x["odd"].items()))
             notes.append(f"a `requests` run recorded {x['recorded']} request_exit events for "
-                         f"{x['served']} requests served")
+                         f"{x['served']} requests served" + (f" ({odd})" if odd else ""))
     recorded = sum(x["recorded"] for x in res["requests"])
     served = sum(x["served"] for x in res["requests"])
     notes.append(f"`requests` runs: {recorded} python:request_exit events recorded for {served} "

@@ -63,4 +63,8 @@ for sig in (signal.SIGTERM, signal.SIGINT):
 print(f"serving on {server.server_port}", flush=True)
 server.serve_forever()
 server.server_close()
+# Requests still being served (daemon threads, never joined by werkzeug) are counted too.
+for t in threading.enumerate():
+    if t is not threading.current_thread():
+        t.join(5)
 print(f"served {next(served)} requests, {next(hooked)} hooked", flush=True)
