@@ -96,6 +96,15 @@ for _ in $(seq 300); do
 	sleep 0.1
 done
 [ -n "$port" ] || die "the server did not listen within 30 s: $(cat "$log")"
+# The process records nothing until its liblttng-ust has registered with the session daemon:
+# within milliseconds usually, but a busy daemon can take seconds (past 3 s, liblttng-ust lets
+# the program go on and registers later).
+for _ in $(seq 300); do
+	lttng list -u 2>/dev/null | grep -q "^PID: $pid " && break
+	sleep 0.1
+done
+lttng list -u 2>/dev/null | grep -q "^PID: $pid " ||
+	say "the server is not registered with the session daemon yet: its first requests may be missing"
 say "server $pid on port $port, under $py -m pytrace"
 
 # GET URL_PATH [HEADER]: prints "STATUS PATH" (curl, or Python's urllib without it).
@@ -114,8 +123,10 @@ PY
 	fi
 }
 traceparent=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+lab=(/ /resource1 /resource2 /resource3 /resource4)
+sent=$((${#lab[@]} + 4))
 {
-	for p in / /resource1 /resource2 /resource3 /resource4; do
+	for p in "${lab[@]}"; do
 		get "$p"
 	done
 	# At once: each in a thread of its own in the server.
@@ -140,7 +151,7 @@ created=
 # One line per request from python:request_exit, with the name of its thread (the lab records'
 # threadName, matched by vtid) and the number of function entries of its thread meanwhile.
 rc=0
-/usr/bin/python3 - "$trace" "$discarded" <<'PY' || rc=$?
+/usr/bin/python3 - "$trace" "$discarded" "$sent" <<'PY' || rc=$?
 import collections, sys
 import bt2
 
@@ -189,7 +200,7 @@ for r in requests:
     print(line)
 fn = counts["python:function__entry"] + counts["python:function__return"]
 print(f"request events: {counts['python:request_entry']} entries, "
-      f"{counts['python:request_exit']} exits")
+      f"{counts['python:request_exit']} exits, for {sys.argv[3]} requests sent")
 print(f"function events: {fn} (python:function__entry/__return), "
       f"{counts['python:exception']} python:exception")
 print(f"lab records (lttng_python:event, funcName tracing_entry/tracing_exit): {counts['lab']}; "
