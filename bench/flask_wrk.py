@@ -20,8 +20,9 @@ of its Python package, PYTRACE_PYTHON to override) with PYTHONPATH=BUILD/python,
 
 Each run is a server process of its own: started stopped, its pid tracked by its own session
 (8 x 8 MiB sub-buffers per CPU, trace on tmpfs, destroyed with its trace afterwards), resumed,
-warmed up by one second of `wrk -t1 -c2`, then measured by `wrk -tT -cC -dSs` on
-`/item/42`. Modes are interleaved round after round in a rotated order; the table shows the
+asked `/recording` until it says its requests are recorded (recording modes: the process
+records nothing before its liblttng-ust has registered with the session daemon), warmed up by
+one second of `wrk -t1 -c2`, then measured by `wrk -tT -cC -dSs` on `/item/42`. Modes are interleaved round after round in a rotated order; the table shows the
 median req/s of each mode, its ratio to the untraced median of the same run, and min/max; the
 median of wrk's mean latency; and the median of the server's CPU time (all its threads, from
 /proc/PID/stat) per request during the measured run, which other processes competing for the
@@ -39,6 +40,8 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchtools as bt  # noqa: E402
@@ -113,14 +116,36 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(p, args):
+def get(port, path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+        return r.read().decode()
+
+
+def wait_recording(port, timeout=60):
+    """Seconds until the server says its requests are recorded; SystemExit after @timeout.
+    Only once its liblttng-ust has registered with the session daemon does it record (a busy
+    daemon can take seconds: the process goes on unregistered after 3 s)."""
+    t0 = time.monotonic()
+    while get(port, "/recording") != "yes":
+        if time.monotonic() - t0 > timeout:
+            raise SystemExit(f"error: the server's requests were not recorded after {timeout} s")
+        time.sleep(0.05)
+    return time.monotonic() - t0
+
+
+def measure(p, args, recording):
     """Warm-up, then the measured wrk run against server @p, with the server's CPU time."""
     port = wait_port(p)
+    if recording:
+        waited, unexpected = wait_recording(port), False
+    else:
+        waited, unexpected = None, get(port, "/recording") == "yes"
     wrk(port, 1, 2, 1)
     c0 = cpu_seconds(p.pid)
     res = wrk(port, args.threads, args.connections, args.duration)
     cpu = cpu_seconds(p.pid) - c0
     res["cpu_us"] = cpu * 1e6 / res["requests"] if res["requests"] else None
+    res["waited"], res["unexpected"] = waited, unexpected
     return res
 
 
@@ -164,7 +189,7 @@ def one(py, build, mode, args, env):
                 s.track(p.pid)
                 s.start()
                 os.kill(p.pid, signal.SIGCONT)
-                res.update(measure(p, args))
+                res.update(measure(p, args, True))
                 res["served"], res["hooked"] = stop(p)
             except BaseException:
                 p.kill()
@@ -179,7 +204,7 @@ def one(py, build, mode, args, env):
         p = bt.spawn_stopped(cmd, env)
         try:
             os.kill(p.pid, signal.SIGCONT)
-            res.update(measure(p, args))
+            res.update(measure(p, args, False))
             res["served"], res["hooked"] = stop(p)
         except BaseException:
             p.kill()
@@ -261,11 +286,18 @@ def run_build(build, args):
                             for (st, e), n in sorted(x["odd"].items()))
             notes.append(f"a `requests` run recorded {x['recorded']} request_exit events for "
                          f"{x['served']} requests served" + (f" ({odd})" if odd else ""))
+    waits = [x["waited"] for key in ("requests", "all") for x in res[key]]
+    notes.append(f"recording runs: the server's requests were recorded {bt.median(waits):.2f} s "
+                 f"(median; max {max(waits):.2f} s) after it listened (liblttng-ust's "
+                 f"registration); measured from then on")
     recorded = sum(x["recorded"] for x in res["requests"])
     served = sum(x["served"] for x in res["requests"])
     notes.append(f"`requests` runs: {recorded} python:request_exit events recorded for {served} "
                  f"requests served (warm-up included)")
     for key, *_ in MODES:
+        if any(x["unexpected"] for x in res[key]):
+            notes.append(f"{key}: {sum(x['unexpected'] for x in res[key])} runs had their "
+                         f"requests recorded (another session enabling python:request_*?)")
         hooked = [x for x in res[key] if x["hooked"]]
         if key != "all" and hooked:
             notes.append(f"{key}: {len(hooked)} runs had hooks installed during "

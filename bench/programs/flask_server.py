@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """The server of bench/flask_wrk.py: a Flask app with one route doing little work
-(`/item/<int:n>`: a sum and a formatted string), served by werkzeug's threaded server on
-127.0.0.1 (a thread per connection, as `app.run()` serves).
+(`/item/<int:n>`: a sum and a formatted string) and one saying whether its request is recorded
+(`/recording`), served by werkzeug's threaded server on 127.0.0.1 (a thread per connection, as
+`app.run()` serves).
 
     flask_server.py [--instrument] [PORT]
 
@@ -29,7 +30,7 @@ port = int(args[0]) if args else 0
 
 app = Flask("bench_flask_server")
 if instrument:
-    from pytrace.flask import Pytrace
+    from pytrace.flask import Pytrace, current_request_id
 
     Pytrace(app)
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -55,6 +56,14 @@ def count(response):
 @app.route("/item/<int:n>")
 def item(n):
     return f"item {n}: {sum(range(n))}\n"
+
+
+@app.route("/recording")
+def recording():
+    """'yes' while this request is recorded: bench/flask_wrk.py measures a recording mode only
+    once it is (liblttng-ust registers with a busy session daemon late, and the process records
+    nothing before)."""
+    return "yes" if instrument and current_request_id() is not None else "no"
 
 
 server = make_server("127.0.0.1", port, app, threaded=True)
