@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: MIT
 """Requests per second of a Flask server under wrk: untraced, attached idle, recording request
 events, recording every function event. Needs wrk, a running lttng-sessiond and Flask for the
-build's CPython (Debian: python3-flask).
+build's CPython (Debian: python3-flask; python3-waitress for --servers waitress).
 
-    bench/flask_wrk.py [--rounds N] [--duration S] [--threads T] [--connections C] [--quick]
-        BUILD_DIR...
+    bench/flask_wrk.py [--rounds N] [--duration S] [--threads T] [--connections C]
+        [--servers werkzeug,waitress] [--quick] BUILD_DIR...
 
-The server is bench/programs/flask_server.py (werkzeug's threaded server, a thread per
-connection, one route doing little work), run by the CPython the build embeds (the interpreter
-of its Python package, PYTRACE_PYTHON to override) with PYTHONPATH=BUILD/python, in four modes:
+The server is bench/programs/flask_server.py, one route doing little work, served by
+werkzeug's threaded server (a thread per connection, HTTP/1.0; the default) or waitress (four
+threads, keep-alive connections; a table of its own). It runs under the CPython the build
+embeds (the interpreter of its Python package; PYTRACE_PYTHON to override) with
+PYTHONPATH=BUILD/python, in four modes:
 
 | mode | process | session |
 |---|---|---|
@@ -20,16 +22,17 @@ of its Python package, PYTRACE_PYTHON to override) with PYTHONPATH=BUILD/python,
 
 Each run is a server process of its own: started stopped, its pid tracked by its own session
 (8 x 8 MiB sub-buffers per CPU, trace on tmpfs, destroyed with its trace afterwards), resumed,
-asked `/recording` until it says its requests are recorded (recording modes: the process
-records nothing before its liblttng-ust has registered with the session daemon), warmed up by
-one second of `wrk -t1 -c2`, then measured by `wrk -tT -cC -dSs` on `/item/42`. Modes are interleaved round after round in a rotated order; the table shows the
-median req/s of each mode, its ratio to the untraced median of the same run, and min/max; the
-median of wrk's mean latency; and the median of the server's CPU time (all its threads, from
-/proc/PID/stat) per request during the measured run, which other processes competing for the
-CPUs inflate less than they do req/s (LTTng's consumer daemon is another process: its CPU time
-is not in it). The request events of every `requests` run are counted in its trace and compared with the
-requests the server says it served; the discarded events of every recording run are read from
-`lttng list`. The goal: recording request events keeps >= 0.95x the untraced rate.
+asked `/recording` until it says its requests are recorded (recording modes: a process records
+nothing before its liblttng-ust has registered with the session daemon), warmed up by one
+second of `wrk -t1 -c2`, then measured by `wrk -tT -cC -dSs` on `/item/42`. Modes are
+interleaved round after round in a rotated order. The table shows the median req/s of each
+mode, its ratio to the untraced median of the same run, min and max; the median of wrk's mean
+latency; the median of the server's CPU time per request during the measured run (all its
+threads, /proc/PID/stat), which other processes competing for the CPUs inflate less than they
+do req/s (LTTng's consumer daemon is another process: its CPU time is not in it); the
+discarded events of the recording runs (`lttng list`) and the trace size. The request events
+of every `requests` run are counted in its trace against the requests the server says it
+served. The goal: recording request events keeps >= 0.95x the untraced rate.
 """
 import argparse
 import json
@@ -177,10 +180,10 @@ def request_exits(trace):
     return n, odd
 
 
-def one(py, build, mode, args, env):
+def one(py, server, mode, args, env):
     key, _, traced, events = mode
     cmd = [py, *(["-m", "pytrace"] if traced else []), PROG,
-           *(["--instrument"] if traced else []), "0"]
+           *(["--instrument"] if traced else []), "--server", server, "0"]
     res = {"others": bt.active_sessions()}
     if events:
         with bt.Session(f"flask-{key}", events) as s:
@@ -219,6 +222,8 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
     ap.add_argument("--threads", type=int, default=2, help="wrk -t")
     ap.add_argument("--connections", type=int, default=8, help="wrk -c")
+    ap.add_argument("--servers", default="werkzeug",
+                    help="comma-separated: werkzeug (the default), waitress (python3-waitress)")
     ap.add_argument("--quick", action="store_true", help="2 rounds of 3 s: a smoke run")
     ap.add_argument("builds", nargs="+")
     args = ap.parse_args()
@@ -226,37 +231,42 @@ def main():
         args.rounds, args.duration = 2, 3
     if not shutil.which("wrk"):
         raise SystemExit("error: wrk is missing (apt-get install wrk)")
+    servers = args.servers.split(",")
+    for s in servers:
+        if s not in ("werkzeug", "waitress"):
+            raise SystemExit(f"error: unknown server {s!r} (werkzeug or waitress)")
     for b in args.builds:
-        run_build(os.path.abspath(b), args)
+        for s in servers:
+            run_build(os.path.abspath(b), s, args)
 
 
-def run_build(build, args):
+def run_build(build, server, args):
     if not os.path.isfile(os.path.join(build, "python", "pytrace", "flask.py")):
         raise SystemExit(f"error: {build} has no pytrace.flask (build it: ninja -C {build})")
     py = build_python(build)
     env = bt.clean_env(PYTHONPATH=os.path.join(build, "python"), PYTHONDONTWRITEBYTECODE="1")
-    probe = subprocess.run([py, "-c", "import sys, importlib.metadata as m, flask; "
-                            "print(sys.version.split()[0], m.version('flask'), "
-                            "m.version('werkzeug'))"], capture_output=True, text=True, env=env)
+    probe = subprocess.run([py, "-c", f"import sys, importlib.metadata as m, flask, {server}; "
+                            f"print(sys.version.split()[0], m.version('flask'), "
+                            f"m.version('{server}'))"], capture_output=True, text=True, env=env)
     if probe.returncode:
         # Not an error: scripts/bench.sh runs every build, and pyenv's CPythons have no Flask.
-        print(f"### Flask under wrk: skipped for {build}: {py} cannot import flask "
-              f"(Debian: python3-flask)\n")
+        print(f"### Flask under wrk: skipped for {build}: {py} cannot import flask and "
+              f"{server} (Debian: python3-flask, python3-{server})\n")
         return
-    pyver, flaskver, wzver = probe.stdout.split()
+    pyver, flaskver, serverver = probe.stdout.split()
 
     res = {m[0]: [] for m in MODES}
     for r in range(args.rounds):
         order = MODES[r % len(MODES):] + MODES[:r % len(MODES)]
         for mode in order:
-            x = one(py, build, mode, args, env)
+            x = one(py, server, mode, args, env)
             res[mode[0]].append(x)
-            bt.log(f"  round {r + 1}/{args.rounds} {mode[0]}: {x['rps']:.0f} req/s"
+            bt.log(f"  {server} round {r + 1}/{args.rounds} {mode[0]}: {x['rps']:.0f} req/s"
                    + (f", {x['discarded']} discarded" if "discarded" in x else ""))
 
     base = bt.median([x["rps"] for x in res["untraced"]])
     print(f"### Flask under wrk: requests per second, Python {pyver} ({py}), Flask {flaskver}, "
-          f"werkzeug {wzver} ({build})\n")
+          f"{server} {serverver} ({build})\n")
     print(f"`wrk -t{args.threads} -c{args.connections} -d{args.duration}s "
           f"http://127.0.0.1:PORT{PATH}`, {args.rounds} rounds of the 4 modes interleaved, "
           f"one server process per run; {bt.source_summary()}.\n")

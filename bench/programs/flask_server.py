@@ -1,17 +1,17 @@
 # SPDX-License-Identifier: MIT
 """The server of bench/flask_wrk.py: a Flask app with one route doing little work
 (`/item/<int:n>`: a sum and a formatted string) and one saying whether its request is recorded
-(`/recording`), served by werkzeug's threaded server on 127.0.0.1 (a thread per connection, as
-`app.run()` serves).
+(`/recording`), on 127.0.0.1, served by werkzeug's threaded server (a thread per connection,
+HTTP/1.0: as `app.run()` serves) or by waitress (four threads, keep-alive connections).
 
-    flask_server.py [--instrument] [PORT]
+    flask_server.py [--instrument] [--server werkzeug|waitress] [PORT]
 
 --instrument: `pytrace.flask.Pytrace(app)` (request events); without it pytrace is never
 imported. PORT 0 (the default) picks a free port. Prints `serving on PORT` once it listens;
 SIGTERM stops it and it prints `served N requests, M hooked` before exiting with status 0:
 counted by an after_request hook in every mode, M being the requests that ended while a profile
 function or a sys.monitoring tool's events were on (libpytrace's hooks: expected only while a
-session records function events). werkzeug's access log is off: one line per request on a pipe
+session records function events). The servers' logs are off: a line per request on a pipe
 would measure the pipe.
 """
 import itertools
@@ -26,6 +26,13 @@ from werkzeug.serving import make_server
 args = sys.argv[1:]
 instrument = "--instrument" in args
 args = [a for a in args if a != "--instrument"]
+kind = "werkzeug"
+if "--server" in args:
+    i = args.index("--server")
+    kind = args[i + 1]
+    del args[i:i + 2]
+if kind not in ("werkzeug", "waitress"):
+    sys.exit(f"flask_server.py: unknown server {kind!r} (werkzeug or waitress)")
 port = int(args[0]) if args else 0
 
 app = Flask("bench_flask_server")
@@ -34,6 +41,7 @@ if instrument:
 
     Pytrace(app)
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
+logging.getLogger("waitress").setLevel(logging.ERROR)  # "Task queue depth is N" under load
 served = itertools.count()  # next() is one C call: no update lost between threads
 hooked = itertools.count()
 monitoring = getattr(sys, "monitoring", None)  # 3.12+
@@ -66,13 +74,34 @@ def recording():
     return "yes" if instrument and current_request_id() is not None else "no"
 
 
-server = make_server("127.0.0.1", port, app, threaded=True)
-for sig in (signal.SIGTERM, signal.SIGINT):
-    signal.signal(sig, lambda *_: threading.Thread(target=server.shutdown).start())
-print(f"serving on {server.server_port}", flush=True)
-server.serve_forever()
-server.server_close()
-# Requests still being served (daemon threads, never joined by werkzeug) are counted too.
+def serve_werkzeug():
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    # shutdown() waits for serve_forever(), so it cannot be called from this thread's handler.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: threading.Thread(target=server.shutdown).start())
+    print(f"serving on {server.server_port}", flush=True)
+    server.serve_forever()
+    server.server_close()
+
+
+def serve_waitress():
+    import waitress
+
+    server = waitress.create_server(app, host="127.0.0.1", port=port, threads=4)
+
+    # run() ends on SystemExit in its loop, after stopping its threads.
+    def stop(*_):
+        raise SystemExit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+    print(f"serving on {server.effective_port}", flush=True)
+    server.run()
+    server.close()
+
+
+serve_werkzeug() if kind == "werkzeug" else serve_waitress()
+# Requests still being served (werkzeug's daemon threads are never joined) are counted too.
 for t in threading.enumerate():
     if t is not threading.current_thread():
         t.join(5)
