@@ -6,6 +6,7 @@ build's CPython (Debian: python3-flask; python3-waitress for --servers waitress)
 
     bench/flask_wrk.py [--rounds N] [--duration S] [--threads T] [--connections C]
         [--servers werkzeug,waitress] [--quick] BUILD_DIR...
+    bench/flask_wrk.py --instructions BUILD_DIR...
 
 The server is bench/programs/flask_server.py, one route doing little work, served by
 werkzeug's threaded server (a thread per connection, HTTP/1.0; the default) or waitress (four
@@ -33,6 +34,11 @@ do req/s (LTTng's consumer daemon is another process: its CPU time is not in it)
 discarded events of the recording runs (`lttng list`) and the trace size. The request events
 of every `requests` run are counted in its trace against the requests the server says it
 served. The goal: recording request events keeps >= 0.95x the untraced rate.
+
+--instructions counts instead, with callgrind, the instructions per request of the same four
+modes through Flask's test client (no server: the app and what pytrace adds to it; recording
+modes must record every request), which do not move from run to run as req/s do here. Needs
+valgrind.
 """
 import argparse
 import json
@@ -216,6 +222,50 @@ def one(py, server, mode, args, env):
     return res
 
 
+def callgrind(py, mode, n, env):
+    """Instructions of a whole process sending @n requests through the test client in @mode;
+    checks that a recording mode recorded all of them."""
+    key, _, traced, events = mode
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", py,
+           *(["-m", "pytrace"] if traced else []), PROG, *(["--instrument"] if traced else []),
+           "--test-client", str(n)]
+    if events:
+        with bt.Session(f"flask-instr-{key}", events) as s:
+            rc, out, err = bt.run_process(cmd, env, s)
+            recorded, _ = request_exits(s.output)
+            disc, _ = s.discarded()
+        if recorded != n or disc:
+            raise SystemExit(f"error: {key}: {recorded} request_exit events recorded for {n} "
+                             f"requests, {disc} discarded (liblttng-ust registered late?)")
+    else:
+        rc, out, err = bt.run_process(cmd, env)
+    m = re.search(r"Collected : (\d+)", err)
+    if rc or not m or f"served {n} requests" not in out:
+        raise SystemExit(f"error: {' '.join(cmd)} failed ({rc}): {out}{err.strip()[-600:]}")
+    return int(m.group(1))
+
+
+def count_instructions(py, build, env, pyver, flaskver, n1=100, n2=300):
+    """Instructions per request of each mode: the difference of whole-process counts of @n2 and
+    @n1 requests through the test client (start-up, imports and the session cancel out)."""
+    per = {}
+    for mode in MODES:
+        a, b = callgrind(py, mode, n1, env), callgrind(py, mode, n2, env)
+        per[mode[0]] = (b - a) / (n2 - n1)
+        bt.log(f"  {mode[0]}: {per[mode[0]]:.0f} instructions per request")
+    print(f"### Flask: instructions per request (callgrind), Python {pyver} ({py}), Flask "
+          f"{flaskver} ({build})\n")
+    print(f"`/item/42` through Flask's test client (`flask_server.py --test-client N`: the app "
+          f"and the instrumentation, no server, no socket), ({n2} - {n1} requests) / "
+          f"{n2 - n1}; {bt.source_summary()}.\n")
+    print("| mode | instructions per request | added | ratio |")
+    print("|---|---:|---:|---:|")
+    for key, label, *_ in MODES:
+        print(f"| {label} | {per[key]:.0f} | {per[key] - per['untraced']:+.0f} | "
+              f"{per[key] / per['untraced']:.3f} |")
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
@@ -225,11 +275,18 @@ def main():
     ap.add_argument("--servers", default="werkzeug",
                     help="comma-separated: werkzeug (the default), waitress (python3-waitress)")
     ap.add_argument("--quick", action="store_true", help="2 rounds of 3 s: a smoke run")
+    ap.add_argument("--instructions", action="store_true",
+                    help="instead of wrk: instructions per request through Flask's test "
+                    "client (callgrind), in the same four modes")
     ap.add_argument("builds", nargs="+")
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.duration = 2, 3
-    if not shutil.which("wrk"):
+    if args.instructions:
+        if not shutil.which("valgrind"):
+            raise SystemExit("error: valgrind is missing (apt-get install valgrind)")
+        args.servers = "werkzeug"  # only its version is printed: the test client has no server
+    elif not shutil.which("wrk"):
         raise SystemExit("error: wrk is missing (apt-get install wrk)")
     servers = args.servers.split(",")
     for s in servers:
@@ -254,6 +311,9 @@ def run_build(build, server, args):
               f"{server} (Debian: python3-flask, python3-{server})\n")
         return
     pyver, flaskver, serverver = probe.stdout.split()
+    if args.instructions:
+        count_instructions(py, build, env, pyver, flaskver)
+        return
 
     res = {m[0]: [] for m in MODES}
     for r in range(args.rounds):

@@ -5,6 +5,7 @@
 HTTP/1.0: as `app.run()` serves) or by waitress (four threads, keep-alive connections).
 
     flask_server.py [--instrument] [--server werkzeug|waitress] [PORT]
+    flask_server.py [--instrument] --test-client N
 
 --instrument: `pytrace.flask.Pytrace(app)` (request events); without it pytrace is never
 imported. PORT 0 (the default) picks a free port. Prints `serving on PORT` once it listens;
@@ -12,7 +13,9 @@ SIGTERM stops it and it prints `served N requests, M hooked` before exiting with
 counted by an after_request hook in every mode, M being the requests that ended while a profile
 function or a sys.monitoring tool's events were on (libpytrace's hooks: expected only while a
 session records function events). The servers' logs are off: a line per request on a pipe
-would measure the pipe.
+would measure the pipe. --test-client N serves nothing: it sends N requests to `/item/42`
+through Flask's test client, in this thread (the app's own cost, without a server or sockets:
+what `bench/flask_wrk.py --instructions` counts), then prints the same line.
 """
 import itertools
 import logging
@@ -26,12 +29,16 @@ from werkzeug.serving import make_server
 args = sys.argv[1:]
 instrument = "--instrument" in args
 args = [a for a in args if a != "--instrument"]
-kind = "werkzeug"
+kind, n_requests = "werkzeug", 0
 if "--server" in args:
     i = args.index("--server")
     kind = args[i + 1]
     del args[i:i + 2]
-if kind not in ("werkzeug", "waitress"):
+if "--test-client" in args:
+    i = args.index("--test-client")
+    kind, n_requests = "test-client", int(args[i + 1])
+    del args[i:i + 2]
+if kind not in ("werkzeug", "waitress", "test-client"):
     sys.exit(f"flask_server.py: unknown server {kind!r} (werkzeug or waitress)")
 port = int(args[0]) if args else 0
 
@@ -100,7 +107,13 @@ def serve_waitress():
     server.close()
 
 
-serve_werkzeug() if kind == "werkzeug" else serve_waitress()
+def serve_test_client():
+    client = app.test_client()
+    for _ in range(n_requests):
+        client.get("/item/42")
+
+
+{"werkzeug": serve_werkzeug, "waitress": serve_waitress, "test-client": serve_test_client}[kind]()
 # Requests still being served (werkzeug's daemon threads are never joined) are counted too.
 for t in threading.enumerate():
     if t is not threading.current_thread():
