@@ -7,6 +7,11 @@
  * No Python, no GIL, no lock. A request is allocated only while a session enables one of its
  * events, so a server costs one load per event while nobody records; the events of a request
  * come in pairs because the end records only what the begin allocated.
+ *
+ * No string field is ever empty: "-" stands for none. babeltrace2 2.0.4 (Debian bookworm's, and
+ * its Python bindings) reads an empty string field as the value that field had in the previous
+ * event of the same class (fixed in 2.0.5, review.lttng.org/c/babeltrace/+/4528): a 404 would
+ * show the endpoint of the request before it.
  */
 #include "internal.h"
 
@@ -44,20 +49,26 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static char *put(char *at, const char **field, const char *s)
+/* What a string field records for @s: never "", see above. */
+static const char *field(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+static char *put(char *at, const char **dest, const char *s)
 {
 	size_t n = strlen(s) + 1;
 
 	memcpy(at, s, n);
-	*field = at;
+	*dest = at;
 	return at + n;
 }
 
 static struct pytrace_request *request_new(const struct pytrace_request_opts *o, bool lab)
 {
-	const char *method = o->method ? o->method : "", *path = o->path ? o->path : "";
-	const char *endpoint = o->endpoint ? o->endpoint : "", *rule = o->rule ? o->rule : "";
-	const char *route = *rule ? rule : path;
+	const char *method = field(o->method), *path = field(o->path);
+	const char *endpoint = field(o->endpoint), *rule = field(o->rule);
+	const char *route = o->rule && *o->rule ? rule : path;
 	size_t len = strlen(method) + strlen(path) + strlen(endpoint) + strlen(rule) + 4;
 	struct pytrace_request *r;
 	char *at;
@@ -81,7 +92,7 @@ static struct pytrace_request *request_new(const struct pytrace_request_opts *o,
 		}
 		/* "GET /users/<int:id>": the lab's analysis shows the message as the frame name. */
 		r->lab_msg = at;
-		at += sprintf(at, "%s%s%s", method, *method ? " " : "", route);
+		at += sprintf(at, "%s %s", method, route);
 	}
 	return r;
 }
@@ -137,8 +148,8 @@ int pytrace_request_begin(const struct pytrace_request_opts *opts, struct pytrac
 	if (entry) {
 		pt_traceparent_parse(o.traceparent, o.traceparent ? strlen(o.traceparent) : 0, &tp);
 		lttng_ust_do_tracepoint(python, request_entry, r->id, r->method, r->path,
-					r->endpoint, r->rule, tp.trace_id, tp.parent_id,
-					pt_gettid());
+					r->endpoint, r->rule, field(tp.trace_id),
+					field(tp.parent_id), pt_gettid());
 	}
 	if (lab) {
 		pt_logging_record(r->lab_msg, r->lab_logger, "tracing_entry", LAB_LEVEL,
@@ -154,7 +165,7 @@ int pytrace_request_end(struct pytrace_request *req, int status, const char *err
 		return 0;
 	}
 	lttng_ust_tracepoint(python, request_exit, req->id, req->method, req->path, req->endpoint,
-			     req->rule, status, now_ns() - req->start_ns, error ? error : "",
+			     req->rule, status, now_ns() - req->start_ns, field(error),
 			     pt_gettid());
 	if (req->lab_logger) {
 		pt_logging_record(req->lab_msg, req->lab_logger, "tracing_exit", LAB_LEVEL,

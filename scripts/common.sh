@@ -8,10 +8,10 @@ PYTRACE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTRACE_PACKAGES=(
 	meson ninja-build pkg-config gcc g++ binutils procps
 	libpython3-dev python3-dev
-	liblttng-ust-dev liburcu-dev lttng-tools babeltrace2 python3-bt2
-	liblttng-ust-python-agent1 python3-lttngust
+	liblttng-ust-dev liburcu-dev lttng-tools babeltrace2 python3-bt2 libbabeltrace2-dev
+	liblttng-ust-python-agent1 python3-lttngust python3-flask
 	libcriterion-dev python3-pytest valgrind
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev libxml2-utils
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

@@ -385,7 +385,8 @@ PYTRACE_API int pytrace_mark(const char *name, const char *const *keys, const ch
 
 /**
  * An HTTP request for pytrace_request_begin() (docs/events.md, "Requests"). Every string is
- * UTF-8 and NUL-terminated, copied by pytrace_request_begin(); NULL is recorded as "".
+ * UTF-8 and NUL-terminated, copied by pytrace_request_begin(); NULL or "" is recorded as "-"
+ * (no string field of the request events is ever empty: babeltrace2 2.0.4 misreads them).
  * Declare it with PYTRACE_OPTS(pytrace_request_opts, o, .method = "GET", ...). (Since 0.4.)
  */
 struct pytrace_request_opts {

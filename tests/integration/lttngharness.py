@@ -128,8 +128,12 @@ def read_trace(path, decode=True):
     return events, discarded
 
 
-def run_traced(argv, env=None, stdin=None, timeout=120, events="python:*", keep=False):
-    """Run argv in a fresh session that tracks only its process; return a Trace."""
+def run_traced(argv, env=None, stdin=None, timeout=120, events="python:*", keep=False,
+               python_rules=(), contexts=()):
+    """Run argv in a fresh session that tracks only its process; return a Trace. @events is
+    one `lttng enable-event -u` argument (comma-separated names and globs), or a list of them;
+    each of @python_rules (tuples such as ("-a",)) is an `lttng enable-event --python` rule;
+    @contexts are `lttng add-context -u -t` types (vtid, vpid, ip) added to every channel."""
     ensure_sessiond()
     name = f"pytrace-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     outdir = tempfile.mkdtemp(prefix="pytrace-trace-")
@@ -137,7 +141,18 @@ def run_traced(argv, env=None, stdin=None, timeout=120, events="python:*", keep=
     try:
         _lttng("enable-channel", "-u", "-s", name, "--buffers-pid", "--subbuf-size=4M",
                "--num-subbuf=8", "chan")
-        _lttng("enable-event", "-u", "-s", name, "-c", "chan", events)
+        for ev in [events] if isinstance(events, str) else events:
+            _lttng("enable-event", "-u", "-s", name, "-c", "chan", ev)
+        channels = ["chan"]
+        if python_rules:
+            # The agent's channel, made first with the session's buffer scheme.
+            _lttng("enable-channel", "-u", "-s", name, "--buffers-pid", "lttng_python_channel")
+            channels.append("lttng_python_channel")
+        for ctx in contexts:
+            for chan in channels:
+                _lttng("add-context", "-u", "-s", name, "-c", chan, "-t", ctx)
+        for rule in python_rules:
+            _lttng("enable-event", "-s", name, "--python", *rule)
         # The child stops itself before exec, so it is tracked before it can emit anything.
         proc = subprocess.Popen(["/bin/sh", "-c", 'kill -STOP $$; exec "$@"', "sh", *argv],
                                 env=env, stdin=subprocess.PIPE if stdin is not None else None,

@@ -71,3 +71,21 @@ Test(request, opts_sz_contract)
 	big.o.sz = 0;
 	cr_assert_eq(pytrace_request_begin(&big.o, &req), -EINVAL);
 }
+
+/* Without a session nothing would be recorded; the lab records need the agent library, which the
+ * test suite installs (liblttng-ust-python-agent1): loading it is not an error. */
+Test(request, recording_is_false_without_a_session)
+{
+	cr_assert_eq(pytrace_request_recording(false), 0);
+	cr_assert_eq(pytrace_request_recording(true), 0);
+}
+
+Test(request, lab_logger_without_a_session_gives_null)
+{
+	PYTRACE_OPTS(pytrace_request_opts, o, .method = "GET", .path = "/", .lab_logger = "app",
+		     .thread_name = "worker-1");
+	struct pytrace_request *req = (struct pytrace_request *)&o;
+
+	cr_assert_eq(pytrace_request_begin(&o, &req), 0);
+	cr_assert_null(req);
+}
