@@ -181,8 +181,9 @@ def request_exits(trace):
         if type(msg) is bt2._EventMessageConst and msg.event.name == "python:request_exit":
             n += 1
             f = msg.event.payload_field
-            if int(f["status"]) != 200 or str(f["error"]):
-                odd[(int(f["status"]), str(f["error"]))] += 1
+            error = str(f["error"])  # "-" for none
+            if int(f["status"]) != 200 or error != "-":
+                odd[(int(f["status"]), error)] += 1
     return n, odd
 
 

@@ -156,6 +156,14 @@ import collections, sys
 import bt2
 
 requests, names, calls, counts = [], {}, {}, collections.Counter()
+
+
+def text(field):
+    """A string field of the request events, None for "-" (what they record for none)."""
+    s = str(field)
+    return None if s == "-" else s
+
+
 open_on = {}  # tid -> id of the request its thread serves
 for msg in bt2.TraceCollectionMessageIterator(sys.argv[1]):
     if type(msg) is not bt2._EventMessageConst:
@@ -172,9 +180,9 @@ for msg in bt2.TraceCollectionMessageIterator(sys.argv[1]):
     if ev.name == "python:request_entry":
         open_on[int(f["tid"])] = int(f["id"])
         calls[int(f["id"])] = 0
-        if str(f["trace_id"]):
-            requests.append(("traceparent", int(f["id"]), str(f["trace_id"]),
-                             str(f["parent_span_id"])))
+        if text(f["trace_id"]):
+            requests.append(("traceparent", int(f["id"]), text(f["trace_id"]),
+                             text(f["parent_span_id"])))
     elif ev.name == "python:request_exit":
         open_on.pop(int(f["tid"]), None)
         requests.append(("exit", int(f["id"]), f))
@@ -193,7 +201,7 @@ for r in requests:
     line = (f"  #{rid:<3} {f['method']} {str(f['path']):<11} {int(f['status'])} "
             f"{int(f['duration_ns']) / 1e6:6.1f} ms  {names.get(tid, '?')} (tid {tid})  "
             f"{calls.get(rid, 0)} function entries")
-    if str(f["error"]):
+    if text(f["error"]):
         line += f"  error {f['error']}"
     if rid in parents:
         line += f"  trace_id {parents[rid][0]} parent {parents[rid][1]}"
