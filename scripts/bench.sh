@@ -5,8 +5,11 @@
 # every workload in every mode (bench/harness.py), memory over 10 million calls
 # (bench/memory.py), the watcher thread's cost (bench/watch-cost.sh), the session start
 # latency (bench/start-latency.sh) and ns per `logging` record with the official agent's
-# handler and libpytrace's forwarder (bench/logging.py; needs python3-lttngust). Needs lttng-tools and python3-bt2; starts a session daemon if
-# none runs (and stops it at the end).
+# handler and libpytrace's forwarder (bench/logging.py; needs python3-lttngust), and the
+# requests per second of a Flask server under wrk, untraced to recording every function event
+# (bench/flask_wrk.py; needs wrk and Flask for the build's CPython, skipped without them).
+# Needs lttng-tools and python3-bt2; starts a session daemon if none runs (and stops it at the
+# end).
 #
 #   scripts/bench.sh [BUILD_DIR ...] [--quick] [harness options...]
 #
@@ -29,7 +32,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=--quick ;;
 	-h | --help)
-		sed -n '3,20s/^# \{0,1\}//p' "$0"
+		sed -n '3,24s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	--runs | --workloads | --modes | --clock | --json | --warmup)
@@ -75,6 +78,13 @@ out=${dirs[0]}/bench-results-$(date +%Y%m%d-%H%M%S)${quick:+-quick}.md
 	echo
 	/usr/bin/python3 "$PYTRACE_ROOT/bench/logging.py" $quick "${dirs[@]}" ||
 		say "bench/logging.py failed"
+	echo
+	if command -v wrk >/dev/null; then
+		/usr/bin/python3 "$PYTRACE_ROOT/bench/flask_wrk.py" $quick "${dirs[@]}" ||
+			say "bench/flask_wrk.py failed"
+	else
+		say "wrk is missing: no Flask figures (apt-get install wrk)"
+	fi
 	for d in "${dirs[@]}"; do
 		"$PYTRACE_ROOT/bench/watch-cost.sh" "$d" "$watch_secs" ||
 			say "bench/watch-cost.sh failed"
