@@ -16,7 +16,7 @@
 #   PYTRACE_MATRIX="3.8 3.12"    only these pyenv versions (each must be found)
 #   PYTRACE_MATRIX_ARGS="..."    more `meson test` options for the pyenv builds only
 #                                (e.g. "--no-suite abi")
-# The trace tools' tests (suite tools) run in BUILD_DIR only. Tests run 3 per CPU
+# The trace tools' tests (suite tools) run in BUILD_DIR only. Tests run 2 per CPU
 # (MESON_TESTTHREADS overrides): most of their time is spent waiting on LTTng.
 #   PYTRACE_FUZZ=none            no fuzz build (BUILD_DIR-fuzz: tests/fuzz, clang, ASan/UBSan)
 #   PYTRACE_FUZZ_SECONDS=N       how long each fuzz target runs (20)
@@ -93,8 +93,9 @@ build_for() {
 	} >"$log" 2>&1
 }
 
-# Most tests wait on lttng-sessiond, a consumer or a child: three per CPU keep the CPUs busy.
-export MESON_TESTTHREADS=${MESON_TESTTHREADS:-$(($(nproc) * 3))}
+# Most tests wait on lttng-sessiond, a consumer or a child: two per CPU keep the CPUs busy
+# (three made a recording of tools-profile come back empty once).
+export MESON_TESTTHREADS=${MESON_TESTTHREADS:-$(($(nproc) * 2))}
 
 # run_tests DIR ARGS...: the whole suite; a stale log never counts.
 run_tests() {
